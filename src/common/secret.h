@@ -1,0 +1,20 @@
+/*
+ * The one wipe and the one constant-time compare, used on every secret vtpm holds
+ * (authValues, seeds, keys, HMACs, policy digests, tickets).
+ */
+#ifndef VTPM_COMMON_SECRET_H
+#define VTPM_COMMON_SECRET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Overwrite n bytes so that the compiler cannot drop the store (OPENSSL_cleanse). */
+void secret_wipe(void *p, size_t n);
+
+/* Equality of two n-byte buffers in time that depends on n only (CRYPTO_memcmp). */
+bool secret_eq(const void *a, const void *b, size_t n);
+
+/* Wipe a whole object: WIPE(&key) */
+#define WIPE(ptr) secret_wipe((ptr), sizeof(*(ptr)))
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * Authorization of a command's handles (Part 1 §19) and the response authorization area
+ * (Part 1 §18.8), plus dictionary-attack protection (Part 1 §19.8.6).
+ */
+#ifndef VTPM_TPM_AUTH_H
+#define VTPM_TPM_AUTH_H
+
+#include "cmd.h"
+#include "entity.h"
+
+/* Authorize every handle with a role through its session; TPM_RC_AUTH_FAIL/BAD_AUTH/LOCKOUT
+ * and the session-numbered codes of Part 1 §19.6 on failure. */
+TPM_RC auth_check_all(struct tpm *t, struct cmd *c) MUST_CHECK;
+
+/* Append the response authorization area for the command's sessions. */
+void auth_respond(struct tpm *t, struct cmd *c, struct wr *w);
+
+/* Dictionary attack state, brought up to date with the clock (self-healing). */
+void da_update(struct tpm *t);
+bool da_in_lockout(struct tpm *t);
+/* Default parameters (manufacture and TPM2_Clear). */
+void da_defaults(struct da_state *da);
+
+/* Store a new authValue with trailing zeros removed (Part 1 §19.6.4.3). */
+void auth_set(TPM2B_AUTH *dst, const TPM2B_AUTH *src);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * The command table: one row per implemented command, sorted by command code. Handles and
+ * their authorization roles follow each command's table in Part 3 ("Auth Index", "Auth
+ * Role"); flags give TPMA_CC (Part 2 §8.9) and what the dispatcher may do with parameters.
+ * A command absent here answers TPM_RC_COMMAND_CODE and is not reported by GetCapability.
+ */
+#include "cmd.h"
+
+#define OPS(X) extern const struct cmd_ops ops_##X
+OPS(HierarchyControl);
+OPS(Clear);
+OPS(ClearControl);
+OPS(HierarchyChangeAuth);
+OPS(PCR_Allocate);
+OPS(DictionaryAttackLockReset);
+OPS(DictionaryAttackParameters);
+OPS(PCR_Event);
+OPS(PCR_Reset);
+OPS(SequenceComplete);
+OPS(IncrementalSelfTest);
+OPS(SelfTest);
+OPS(Startup);
+OPS(Shutdown);
+OPS(StirRandom);
+OPS(SequenceUpdate);
+OPS(GetCapability);
+OPS(GetRandom);
+OPS(GetTestResult);
+OPS(Hash);
+OPS(PCR_Read);
+OPS(ReadClock);
+OPS(PCR_Extend);
+OPS(EventSequenceComplete);
+OPS(HashSequenceStart);
+OPS(TestParms);
+
+/* A handle: its interface type and authorization role; HN also accepts TPM_RH_NULL. */
+#define H(kind, role) {HK_##kind, ROLE_##role, false}
+#define HN(kind, role) {HK_##kind, ROLE_##role, true}
+#define NOH {HK_NONE, ROLE_NONE, false}
+#define ROW(X, n, h0, h1, h2, flags) {TPM_CC_##X, #X, n, {h0, h1, h2}, flags, &ops_##X}
+
+#define NV CMDF_NV
+#define EXT CMDF_EXTENSIVE
+#define FLUSH CMDF_FLUSHED
+#define RH CMDF_RHANDLE
+#define EIN CMDF_ENC_IN
+#define EOUT CMDF_ENC_OUT
+#define NOSESS CMDF_NO_SESS
+
+const struct cmd_def cmd_table[] = {
+    ROW(HierarchyControl, 1, H(RH_HIERARCHY, USER), NOH, NOH, NV),
+    ROW(Clear, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
+    ROW(ClearControl, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
+    ROW(HierarchyChangeAuth, 1, H(RH_HIERARCHY_AUTH, USER), NOH, NOH, NV | EIN),
+    ROW(PCR_Allocate, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
+    ROW(DictionaryAttackLockReset, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
+    ROW(DictionaryAttackParameters, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
+    ROW(PCR_Event, 1, HN(DH_PCR, USER), NOH, NOH, NV | EIN),
+    ROW(PCR_Reset, 1, H(DH_PCR, USER), NOH, NOH, NV),
+    ROW(SequenceComplete, 1, H(DH_OBJECT, USER), NOH, NOH, FLUSH | EIN | EOUT),
+    ROW(IncrementalSelfTest, 0, NOH, NOH, NOH, EXT),
+    ROW(SelfTest, 0, NOH, NOH, NOH, EXT),
+    ROW(Startup, 0, NOH, NOH, NOH, NV | NOSESS),
+    ROW(Shutdown, 0, NOH, NOH, NOH, NV),
+    ROW(StirRandom, 0, NOH, NOH, NOH, NV | EIN),
+    ROW(SequenceUpdate, 1, H(DH_OBJECT, USER), NOH, NOH, EIN),
+    ROW(GetCapability, 0, NOH, NOH, NOH, 0),
+    ROW(GetRandom, 0, NOH, NOH, NOH, EOUT),
+    ROW(GetTestResult, 0, NOH, NOH, NOH, 0),
+    ROW(Hash, 0, NOH, NOH, NOH, EIN | EOUT),
+    ROW(PCR_Read, 0, NOH, NOH, NOH, 0),
+    ROW(ReadClock, 0, NOH, NOH, NOH, 0),
+    ROW(PCR_Extend, 1, HN(DH_PCR, USER), NOH, NOH, NV),
+    ROW(EventSequenceComplete, 2, HN(DH_PCR, USER), H(DH_OBJECT, USER), NOH, NV | FLUSH | EIN),
+    ROW(HashSequenceStart, 0, NOH, NOH, NOH, RH | EIN),
+    ROW(TestParms, 0, NOH, NOH, NOH, 0),
+};
+
+const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -1,0 +1,158 @@
+/*
+ * The engine's state: one struct tpm, split by lifetime as Part 1 §36-37 splits TPM state.
+ *
+ *   struct tpm_pers      persistent: survives every power cycle (seeds, authorizations,
+ *                        DA, PCR allocation, NV, clock, saved state)
+ *   struct tpm_stclear   state-clear: reset by Startup(CLEAR), kept by Startup(STATE)
+ *                        (PCRs, hierarchy enables, platform authorization)
+ *   struct tpm_streset   state-reset: reset only by a TPM Reset (null seed, counters)
+ *   the rest             volatile: lost at _TPM_Init (loaded objects, sessions)
+ *
+ * Shutdown(STATE) copies stclear and streset into pers.saved; Startup restores them as
+ * Part 1 §12.2 describes. Only the persistent part is saved after each command.
+ */
+#ifndef VTPM_TPM_ENGINE_H
+#define VTPM_TPM_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../../include/vtpm/tpm.h"
+#include "crypto.h"
+#include "rc.h"
+#include "types.h"
+
+#define SEED_BYTES 64  /* Part 1 §14.3: seeds as large as the largest hash */
+#define PROOF_BYTES 64
+#define SU_NONE 0xFFFF /* orderly state when the last shutdown was not orderly */
+
+/* Limits this implementation reports through GetCapability (cap.c). */
+#define MAX_LOADED_OBJECTS 16
+#define MAX_LOADED_SESSIONS 16
+#define MAX_ACTIVE_SESSIONS 64
+
+/* A hierarchy's or entity's policy: an authPolicy digest and the hash that made it. */
+struct policy {
+    TPM_ALG_ID alg; /* TPM_ALG_NULL: no policy */
+    TPM2B_DIGEST digest;
+};
+
+/* Dictionary-attack protection (Part 1 §19.8.6), persistent. */
+struct da_state {
+    uint32_t failed_tries;     /* TPM_PT_LOCKOUT_COUNTER */
+    uint32_t max_tries;        /* TPM_PT_MAX_AUTH_FAIL */
+    uint32_t recovery_time;    /* seconds per decrement, TPM_PT_LOCKOUT_INTERVAL */
+    uint32_t lockout_recovery; /* seconds, TPM_PT_LOCKOUT_RECOVERY */
+    bool lockout_auth_enabled; /* cleared by a failed lockoutAuth */
+    uint64_t self_heal_ms;     /* clock when failed_tries last moved */
+    uint64_t lockout_heal_ms;  /* clock when lockoutAuth failed */
+};
+
+struct tpm_stclear {
+    bool ph_enable, sh_enable, eh_enable, ph_enable_nv;
+    TPM2B_AUTH platform_auth;
+    struct policy platform_policy;
+    uint32_t pcr_update_counter;
+    uint8_t pcr[HASH_COUNT][IMPLEMENTATION_PCR][MAX_DIGEST_SIZE];
+};
+
+struct tpm_streset {
+    uint8_t null_proof[PROOF_BYTES];
+    uint8_t null_seed[SEED_BYTES];
+    uint32_t restart_count;
+    uint32_t clear_count;
+    uint64_t object_context_id;
+    uint64_t context_counter;
+    uint32_t pcr_active[HASH_COUNT]; /* PCRs allocated per bank since the last Startup */
+};
+
+struct tpm_pers {
+    uint8_t eps[SEED_BYTES], sps[SEED_BYTES], pps[SEED_BYTES];
+    uint8_t eh_proof[PROOF_BYTES], sh_proof[PROOF_BYTES], ph_proof[PROOF_BYTES];
+    TPM2B_AUTH owner_auth, endorsement_auth, lockout_auth;
+    struct policy owner_policy, endorsement_policy, lockout_policy;
+    bool disable_clear;
+    struct da_state da;
+    uint32_t pcr_alloc[HASH_COUNT]; /* PCRs per bank the next Startup(CLEAR) activates */
+    bool established; /* TPM-established flag, set by _TPM_Hash_End */
+    TPM_SU orderly;     /* the last Shutdown's type, SU_NONE after any Startup */
+    uint32_t reset_count;
+    uint64_t clock; /* ms; the live value is tpm_clock() */
+    uint32_t firmware_v1, firmware_v2;
+    /* Shutdown(STATE) saves these for the next Startup (Part 1 §12.2.3). */
+    bool saved_valid;
+    struct tpm_stclear saved_sc;
+    struct tpm_streset saved_sr;
+};
+
+/* A transient object slot: keys (object.c) and hash/HMAC/event sequences (hash.c). */
+enum obj_kind { OBJ_FREE = 0, OBJ_KEY, OBJ_HASH_SEQ, OBJ_HMAC_SEQ, OBJ_EVENT_SEQ };
+
+struct object {
+    uint8_t kind;
+    TPM_HANDLE handle;
+    TPM_HANDLE hierarchy;
+    TPM2B_AUTH auth;
+    /* sequences: one hash per bank for event sequences, one otherwise */
+    struct hash_state seq[HASH_COUNT];
+    struct hmac_state hmac;
+    TPM_ALG_ID seq_alg;
+    bool seq_fed;      /* some data has been hashed (the first block decides the ticket) */
+    bool seq_no_ticket; /* the data began with TPM_GENERATED_VALUE: no ticket (Part 3 §17.4) */
+};
+
+/* DRTM sequence (_TPM_Hash_Start .. _TPM_Hash_End). */
+struct drtm_state {
+    bool active;
+    struct hash_state h[HASH_COUNT];
+};
+
+/* Buffers the dispatcher decodes into and encodes from: large enough for every command. */
+#define CMD_IN_MAX 12288
+#define CMD_OUT_MAX 12288
+
+struct tpm {
+    struct tpm_profile profile;
+    struct tpm_host host;
+    bool powered;  /* _TPM_Init seen */
+    bool started;  /* Startup succeeded since _TPM_Init */
+    bool failure;  /* failure mode (Part 1 §12.6) */
+    bool dirty;    /* persistent state changed since the last save */
+    bool pcr_reconfig; /* PCR_Allocate since Startup: Shutdown(STATE) is refused */
+    TPM_RC failure_rc;
+    uint64_t time_base; /* TPMS_TIME_INFO.time at host time time_host (0 at _TPM_Init) */
+    uint64_t time_host;
+    uint64_t clock_ms; /* host time when pers.clock was last brought up to date */
+    bool clock_safe;
+
+    struct tpm_pers p;
+    struct tpm_stclear sc;
+    struct tpm_streset sr;
+
+    struct object objects[MAX_LOADED_OBJECTS];
+    struct drtm_state drtm;
+
+    /* Per-command scratch, wiped after every command (inputs may hold secrets). */
+    _Alignas(16) uint8_t cmd_in[CMD_IN_MAX];
+    _Alignas(16) uint8_t cmd_out[CMD_OUT_MAX];
+};
+
+/* Mark persistent state changed: the host must commit it before the response leaves. */
+static inline void pers_changed(struct tpm *t)
+{
+    t->dirty = true;
+}
+
+/* Milliseconds on the host clock. */
+uint64_t tpm_now(struct tpm *t);
+/* TPMS_CLOCK_INFO.clock: persistent milliseconds, advancing with the host clock. */
+uint64_t tpm_clock(struct tpm *t);
+void tpm_time_info(struct tpm *t, TPMS_TIME_INFO *out);
+
+/* Enter failure mode after a broken invariant; returns TPM_RC_FAILURE for convenience. */
+TPM_RC tpm_fail(struct tpm *t, TPM_RC why);
+
+/* Manufacture: fresh seeds and proofs, defaults (state.c). */
+TPM_RC tpm_manufacture(struct tpm *t) MUST_CHECK;
+
+#endif

@@ -1,0 +1,58 @@
+/* Entity lookup (see entity.h). */
+#include "entity.h"
+
+#include "hierarchy.h"
+#include "object.h"
+
+static const TPM2B_AUTH empty_auth;
+static const struct policy no_policy = {TPM_ALG_NULL, {0, {0}}};
+
+TPM_RC entity_check_handle(struct tpm *t, TPM_HANDLE h)
+{
+    switch (h >> HR_SHIFT) {
+    case TPM_HT_PERMANENT:
+        return hier_check_enabled(t, h);
+    case TPM_HT_PCR:
+        return h < IMPLEMENTATION_PCR ? TPM_RC_SUCCESS : TPM_RC_HANDLE;
+    case TPM_HT_TRANSIENT:
+        return object_find(t, h) ? TPM_RC_SUCCESS : TPM_RC_REFERENCE_H0;
+    case TPM_HT_HMAC_SESSION:
+    case TPM_HT_POLICY_SESSION:
+        return TPM_RC_REFERENCE_H0;
+    default:
+        return TPM_RC_HANDLE;
+    }
+}
+
+TPM_RC entity_get(struct tpm *t, TPM_HANDLE h, struct entity *e)
+{
+    e->handle = h;
+    e->auth = &empty_auth;
+    e->policy = &no_policy;
+    e->da_protected = false;
+    e->is_lockout = false;
+    switch (h >> HR_SHIFT) {
+    case TPM_HT_PERMANENT:
+        return hier_entity(t, h, e);
+    case TPM_HT_PCR:
+        return TPM_RC_SUCCESS; /* PC Client PCRs have no authValue groups: EmptyAuth */
+    case TPM_HT_TRANSIENT: {
+        struct object *o = object_find(t, h);
+        CHECK(o, TPM_RC_HANDLE);
+        e->auth = &o->auth;
+        /* Sequence objects are not DA-protected (Part 3 §17.3, no noDA attribute). */
+        return TPM_RC_SUCCESS;
+    }
+    default:
+        return TPM_RC_HANDLE;
+    }
+}
+
+void entity_handle_name(TPM_HANDLE h, TPM2B_NAME *name)
+{
+    name->size = 4;
+    name->buffer[0] = (uint8_t)(h >> 24);
+    name->buffer[1] = (uint8_t)(h >> 16);
+    name->buffer[2] = (uint8_t)(h >> 8);
+    name->buffer[3] = (uint8_t)h;
+}

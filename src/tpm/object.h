@@ -1,0 +1,28 @@
+/*
+ * Transient object slots (Part 1 §15): keys and sequence objects share one table and the
+ * handle range 0x80000000-0x80FFFFFF.
+ */
+#ifndef VTPM_TPM_OBJECT_H
+#define VTPM_TPM_OBJECT_H
+
+#include "engine.h"
+
+/* The loaded object with this transient handle, or NULL. */
+struct object *object_find(struct tpm *t, TPM_HANDLE h);
+
+/* A free slot with a fresh handle, or NULL (the caller answers TPM_RC_OBJECT_MEMORY). */
+struct object *object_alloc(struct tpm *t, enum obj_kind kind);
+
+/* Release a slot: frees running hashes and wipes secrets. */
+void object_free(struct object *o);
+
+/* Flush every loaded object (at _TPM_Init and after Clear for its hierarchy). */
+void object_flush_all(struct tpm *t);
+
+/* Flush the loaded objects of one hierarchy (HierarchyControl, Clear). */
+void object_flush_hierarchy(struct tpm *t, TPM_HANDLE hierarchy);
+
+/* Number of loaded objects (TPM_PT_HR_TRANSIENT_AVAIL and friends). */
+unsigned object_count(const struct tpm *t);
+
+#endif

@@ -1,0 +1,456 @@
+/*
+ * Manufacture, and the saved form of the engine's state (tpm_state_save / tpm_state_load).
+ *
+ * Layout (docs/STATE-FORMAT.md): a header { u32 magic "VTPS", u16 version, u16 part } and a
+ * run of sections { u16 tag, u32 length, body }. Bodies are marshaled field by field, never
+ * as struct images. A reader skips sections it does not know and ignores bytes past the
+ * fields it knows at the end of a section, so an older reader opens a newer file's known
+ * parts; a section that a newer writer grew gets its missing tail from the defaults.
+ * Loading parses into a copy and replaces the live state only when everything was valid.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/secret.h"
+#include "alg.h"
+#include "auth.h"
+#include "engine.h"
+#include "marshal.h"
+#include "object.h"
+
+#define STATE_MAGIC 0x56545053 /* "VTPS" */
+#define STATE_VERSION 1
+
+enum {
+    SEC_SEEDS = 0x0001,
+    SEC_HIERARCHY = 0x0002,
+    SEC_DA = 0x0003,
+    SEC_PCR_ALLOC = 0x0004,
+    SEC_MISC = 0x0005,
+    SEC_SAVED = 0x0006,
+    SEC_FLAGS = 0x0101,
+    SEC_STCLEAR = 0x0102,
+    SEC_STRESET = 0x0103,
+};
+
+TPM_RC tpm_manufacture(struct tpm *t)
+{
+    struct tpm_pers *p = &t->p;
+    secret_wipe(p, sizeof(*p));
+    CHECK(crypto_random(p->eps, SEED_BYTES) && crypto_random(p->sps, SEED_BYTES) &&
+              crypto_random(p->pps, SEED_BYTES) && crypto_random(p->eh_proof, PROOF_BYTES) &&
+              crypto_random(p->sh_proof, PROOF_BYTES) &&
+              crypto_random(p->ph_proof, PROOF_BYTES),
+          TPM_RC_FAILURE);
+    p->owner_policy.alg = TPM_ALG_NULL;
+    p->endorsement_policy.alg = TPM_ALG_NULL;
+    p->lockout_policy.alg = TPM_ALG_NULL;
+    da_defaults(&p->da);
+    for (unsigned b = 0; b < HASH_COUNT; b++) {
+        p->pcr_alloc[b] = (t->profile.pcr_banks >> b) & 1 ? (1u << IMPLEMENTATION_PCR) - 1 : 0;
+    }
+    p->orderly = TPM_SU_CLEAR; /* a new chip: its clock is safe */
+    p->firmware_v1 = t->profile.firmware_v1;
+    p->firmware_v2 = t->profile.firmware_v2;
+    t->clock_ms = tpm_now(t);
+    t->clock_safe = true;
+    t->dirty = true;
+    return TPM_RC_SUCCESS;
+}
+
+/* ---- writing ---- */
+
+static size_t sec_begin(struct wr *w, uint16_t tag)
+{
+    wr_u16(w, tag);
+    return wr_size32_begin(w);
+}
+
+static void wr_policy(struct wr *w, const struct policy *p)
+{
+    wr_u16(w, p->alg);
+    WR_TPM2B(w, &p->digest);
+}
+
+static void wr_masks(struct wr *w, const uint32_t masks[HASH_COUNT])
+{
+    wr_u8(w, HASH_COUNT);
+    for (unsigned b = 0; b < HASH_COUNT; b++) {
+        wr_u16(w, hash_table[b].alg);
+        wr_u32(w, masks[b]);
+    }
+}
+
+static void wr_stclear(struct wr *w, const struct tpm_stclear *sc)
+{
+    wr_u8(w, (uint8_t)(sc->ph_enable | sc->sh_enable << 1 | sc->eh_enable << 2 |
+                       sc->ph_enable_nv << 3));
+    WR_TPM2B(w, &sc->platform_auth);
+    wr_policy(w, &sc->platform_policy);
+    wr_u32(w, sc->pcr_update_counter);
+    wr_u8(w, HASH_COUNT);
+    wr_u8(w, IMPLEMENTATION_PCR);
+    for (unsigned b = 0; b < HASH_COUNT; b++) {
+        wr_u16(w, hash_table[b].alg);
+        for (unsigned i = 0; i < IMPLEMENTATION_PCR; i++) {
+            wr_bytes(w, sc->pcr[b][i], hash_table[b].size);
+        }
+    }
+}
+
+static void wr_streset(struct wr *w, const struct tpm_streset *sr)
+{
+    wr_bytes(w, sr->null_proof, PROOF_BYTES);
+    wr_bytes(w, sr->null_seed, SEED_BYTES);
+    wr_u32(w, sr->restart_count);
+    wr_u32(w, sr->clear_count);
+    wr_u64(w, sr->object_context_id);
+    wr_u64(w, sr->context_counter);
+    wr_masks(w, sr->pcr_active);
+}
+
+static void save_permanent(struct tpm *t, struct wr *w)
+{
+    const struct tpm_pers *p = &t->p;
+    size_t m;
+
+    m = sec_begin(w, SEC_SEEDS);
+    wr_bytes(w, p->eps, SEED_BYTES);
+    wr_bytes(w, p->sps, SEED_BYTES);
+    wr_bytes(w, p->pps, SEED_BYTES);
+    wr_bytes(w, p->eh_proof, PROOF_BYTES);
+    wr_bytes(w, p->sh_proof, PROOF_BYTES);
+    wr_bytes(w, p->ph_proof, PROOF_BYTES);
+    wr_size32_end(w, m);
+
+    m = sec_begin(w, SEC_HIERARCHY);
+    WR_TPM2B(w, &p->owner_auth);
+    WR_TPM2B(w, &p->endorsement_auth);
+    WR_TPM2B(w, &p->lockout_auth);
+    wr_policy(w, &p->owner_policy);
+    wr_policy(w, &p->endorsement_policy);
+    wr_policy(w, &p->lockout_policy);
+    wr_u8(w, p->disable_clear);
+    wr_size32_end(w, m);
+
+    m = sec_begin(w, SEC_DA);
+    wr_u32(w, p->da.failed_tries);
+    wr_u32(w, p->da.max_tries);
+    wr_u32(w, p->da.recovery_time);
+    wr_u32(w, p->da.lockout_recovery);
+    wr_u8(w, p->da.lockout_auth_enabled);
+    wr_u64(w, p->da.self_heal_ms);
+    wr_u64(w, p->da.lockout_heal_ms);
+    wr_size32_end(w, m);
+
+    m = sec_begin(w, SEC_PCR_ALLOC);
+    wr_masks(w, p->pcr_alloc);
+    wr_size32_end(w, m);
+
+    m = sec_begin(w, SEC_MISC);
+    wr_u16(w, p->orderly);
+    wr_u32(w, p->reset_count);
+    wr_u64(w, p->clock);
+    wr_u32(w, p->firmware_v1);
+    wr_u32(w, p->firmware_v2);
+    wr_u8(w, p->established);
+    wr_size32_end(w, m);
+
+    if (p->saved_valid) {
+        m = sec_begin(w, SEC_SAVED);
+        wr_stclear(w, &p->saved_sc);
+        wr_streset(w, &p->saved_sr);
+        wr_size32_end(w, m);
+    }
+}
+
+static void save_volatile(struct tpm *t, struct wr *w)
+{
+    size_t m = sec_begin(w, SEC_FLAGS);
+    wr_u8(w, t->started);
+    wr_u8(w, t->failure);
+    wr_u32(w, t->failure_rc);
+    wr_u8(w, t->pcr_reconfig);
+    wr_u8(w, t->clock_safe);
+    wr_u64(w, t->time_base + (tpm_now(t) - t->time_host));
+    wr_size32_end(w, m);
+
+    m = sec_begin(w, SEC_STCLEAR);
+    wr_stclear(w, &t->sc);
+    wr_size32_end(w, m);
+
+    m = sec_begin(w, SEC_STRESET);
+    wr_streset(w, &t->sr);
+    wr_size32_end(w, m);
+}
+
+void tpm_buf_free(struct tpm_buf *b)
+{
+    if (b->data) {
+        secret_wipe(b->data, b->cap);
+        free(b->data);
+    }
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+int tpm_state_save(struct tpm *t, enum tpm_state_part part, struct tpm_buf *out)
+{
+    size_t cap = 16384;
+    (void)tpm_clock(t); /* bring the persistent clock up to date before saving it */
+    for (;;) {
+        uint8_t *p = malloc(cap);
+        struct wr w;
+        if (!p) {
+            return -ENOMEM;
+        }
+        wr_init(&w, p, cap);
+        wr_u32(&w, STATE_MAGIC);
+        wr_u16(&w, STATE_VERSION);
+        wr_u16(&w, (uint16_t)part);
+        if (part == TPM_STATE_PERMANENT) {
+            save_permanent(t, &w);
+        } else {
+            save_volatile(t, &w);
+        }
+        if (!w.err) {
+            tpm_buf_free(out);
+            out->data = p;
+            out->len = w.off;
+            out->cap = cap;
+            if (part == TPM_STATE_PERMANENT) {
+                t->dirty = false;
+                t->clock_safe = true; /* the clock is in NV now (Part 1 §36.5) */
+            }
+            return 0;
+        }
+        secret_wipe(p, cap);
+        free(p);
+        cap *= 2;
+        if (cap > (64u << 20)) {
+            return -ENOMEM;
+        }
+    }
+}
+
+/* ---- reading ---- */
+
+static bool rd_auth(struct rd *r, TPM2B_AUTH *a)
+{
+    return RD_TPM2B(r, a) == TPM_RC_SUCCESS;
+}
+
+static bool rd_policy(struct rd *r, struct policy *p)
+{
+    if (!rd_u16(r, &p->alg) || RD_TPM2B(r, &p->digest) != TPM_RC_SUCCESS) {
+        return false;
+    }
+    return p->alg == TPM_ALG_NULL || p->digest.size == hash_size(p->alg);
+}
+
+static bool rd_flag(struct rd *r, bool *v)
+{
+    uint8_t b;
+    if (!rd_u8(r, &b) || b > 1) {
+        return false;
+    }
+    *v = b;
+    return true;
+}
+
+/* Per-bank masks, matched by algorithm: a bank this build lacks is dropped. */
+static bool rd_masks(struct rd *r, uint32_t masks[HASH_COUNT])
+{
+    uint8_t n;
+    if (!rd_u8(r, &n)) {
+        return false;
+    }
+    memset(masks, 0, HASH_COUNT * sizeof(uint32_t));
+    for (unsigned k = 0; k < n; k++) {
+        uint16_t alg;
+        uint32_t mask;
+        if (!rd_u16(r, &alg) || !rd_u32(r, &mask) || mask >> IMPLEMENTATION_PCR) {
+            return false;
+        }
+        const struct hash_info *h = hash_info(alg);
+        if (h) {
+            masks[h->bank] = mask;
+        }
+    }
+    return true;
+}
+
+static bool rd_stclear(struct rd *r, struct tpm_stclear *sc)
+{
+    uint8_t flags, banks, pcrs;
+    if (!rd_u8(r, &flags) || flags > 0xF || !rd_auth(r, &sc->platform_auth) ||
+        !rd_policy(r, &sc->platform_policy) || !rd_u32(r, &sc->pcr_update_counter) ||
+        !rd_u8(r, &banks) || !rd_u8(r, &pcrs) || pcrs != IMPLEMENTATION_PCR) {
+        return false;
+    }
+    sc->ph_enable = flags & 1;
+    sc->sh_enable = flags >> 1 & 1;
+    sc->eh_enable = flags >> 2 & 1;
+    sc->ph_enable_nv = flags >> 3 & 1;
+    for (unsigned k = 0; k < banks; k++) {
+        uint16_t alg;
+        if (!rd_u16(r, &alg)) {
+            return false;
+        }
+        const struct hash_info *h = hash_info(alg);
+        if (!h) {
+            return false; /* PCR values of a bank we cannot size */
+        }
+        for (unsigned i = 0; i < IMPLEMENTATION_PCR; i++) {
+            if (!rd_bytes(r, sc->pcr[h->bank][i], h->size)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+static bool rd_streset(struct rd *r, struct tpm_streset *sr)
+{
+    return rd_bytes(r, sr->null_proof, PROOF_BYTES) && rd_bytes(r, sr->null_seed, SEED_BYTES) &&
+           rd_u32(r, &sr->restart_count) && rd_u32(r, &sr->clear_count) &&
+           rd_u64(r, &sr->object_context_id) && rd_u64(r, &sr->context_counter) &&
+           rd_masks(r, sr->pcr_active);
+}
+
+static bool load_permanent_section(struct tpm_pers *p, uint16_t tag, struct rd *r, unsigned *seen)
+{
+    switch (tag) {
+    case SEC_SEEDS:
+        *seen |= 1;
+        return rd_bytes(r, p->eps, SEED_BYTES) && rd_bytes(r, p->sps, SEED_BYTES) &&
+               rd_bytes(r, p->pps, SEED_BYTES) && rd_bytes(r, p->eh_proof, PROOF_BYTES) &&
+               rd_bytes(r, p->sh_proof, PROOF_BYTES) && rd_bytes(r, p->ph_proof, PROOF_BYTES);
+    case SEC_HIERARCHY:
+        *seen |= 2;
+        return rd_auth(r, &p->owner_auth) && rd_auth(r, &p->endorsement_auth) &&
+               rd_auth(r, &p->lockout_auth) && rd_policy(r, &p->owner_policy) &&
+               rd_policy(r, &p->endorsement_policy) && rd_policy(r, &p->lockout_policy) &&
+               rd_flag(r, &p->disable_clear);
+    case SEC_DA:
+        return rd_u32(r, &p->da.failed_tries) && rd_u32(r, &p->da.max_tries) &&
+               rd_u32(r, &p->da.recovery_time) && rd_u32(r, &p->da.lockout_recovery) &&
+               rd_flag(r, &p->da.lockout_auth_enabled) && rd_u64(r, &p->da.self_heal_ms) &&
+               rd_u64(r, &p->da.lockout_heal_ms);
+    case SEC_PCR_ALLOC:
+        return rd_masks(r, p->pcr_alloc);
+    case SEC_MISC:
+        *seen |= 4;
+        if (!rd_u16(r, &p->orderly) || !rd_u32(r, &p->reset_count) || !rd_u64(r, &p->clock) ||
+            !rd_u32(r, &p->firmware_v1) || !rd_u32(r, &p->firmware_v2) ||
+            !rd_flag(r, &p->established)) {
+            return false;
+        }
+        return p->orderly == TPM_SU_CLEAR || p->orderly == TPM_SU_STATE || p->orderly == SU_NONE;
+    case SEC_SAVED:
+        p->saved_valid = true;
+        return rd_stclear(r, &p->saved_sc) && rd_streset(r, &p->saved_sr);
+    default:
+        return true; /* a section from a newer version: skipped */
+    }
+}
+
+struct vol_copy {
+    bool started, failure, pcr_reconfig, clock_safe;
+    uint32_t failure_rc;
+    uint64_t time;
+    struct tpm_stclear sc;
+    struct tpm_streset sr;
+};
+
+static bool load_volatile_section(struct vol_copy *v, uint16_t tag, struct rd *r,
+                                  unsigned *seen)
+{
+    switch (tag) {
+    case SEC_FLAGS:
+        *seen |= 1;
+        return rd_flag(r, &v->started) && rd_flag(r, &v->failure) && rd_u32(r, &v->failure_rc) &&
+               rd_flag(r, &v->pcr_reconfig) && rd_flag(r, &v->clock_safe) && rd_u64(r, &v->time);
+    case SEC_STCLEAR:
+        *seen |= 2;
+        return rd_stclear(r, &v->sc);
+    case SEC_STRESET:
+        *seen |= 4;
+        return rd_streset(r, &v->sr);
+    default:
+        return true;
+    }
+}
+
+int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data, size_t len)
+{
+    struct rd r;
+    uint32_t magic;
+    uint16_t version, kind;
+    unsigned seen = 0;
+    bool ok = true;
+    struct tpm_pers *p = NULL;
+    struct vol_copy *v = NULL;
+
+    rd_init(&r, data, len);
+    if (!rd_u32(&r, &magic) || magic != STATE_MAGIC || !rd_u16(&r, &version) ||
+        version == 0 || version > STATE_VERSION || !rd_u16(&r, &kind) || kind != part) {
+        return -EINVAL;
+    }
+    if (part == TPM_STATE_PERMANENT) {
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+            return -ENOMEM;
+        }
+        /* Defaults for what an older writer did not record. */
+        p->owner_policy.alg = p->endorsement_policy.alg = p->lockout_policy.alg = TPM_ALG_NULL;
+        da_defaults(&p->da);
+        memcpy(p->pcr_alloc, t->p.pcr_alloc, sizeof(p->pcr_alloc));
+    } else {
+        if (!t->powered) {
+            return -EINVAL;
+        }
+        v = calloc(1, sizeof(*v));
+        if (!v) {
+            return -ENOMEM;
+        }
+    }
+    while (ok && rd_left(&r) > 0) {
+        uint16_t tag;
+        uint32_t n;
+        struct rd sec;
+        ok = rd_u16(&r, &tag) && rd_u32(&r, &n) && rd_sub(&r, n, &sec);
+        if (ok) {
+            ok = p ? load_permanent_section(p, tag, &sec, &seen)
+                   : load_volatile_section(v, tag, &sec, &seen);
+        }
+    }
+    ok = ok && !r.err && seen == 7;
+    if (ok && p) {
+        secret_wipe(&t->p, sizeof(t->p));
+        t->p = *p;
+        t->clock_ms = tpm_now(t);
+        t->dirty = false;
+    } else if (ok && v) {
+        object_flush_all(t);
+        t->started = v->started;
+        t->failure = v->failure;
+        t->failure_rc = v->failure_rc;
+        t->pcr_reconfig = v->pcr_reconfig;
+        t->clock_safe = v->clock_safe;
+        t->time_base = v->time;
+        t->time_host = tpm_now(t);
+        t->sc = v->sc;
+        t->sr = v->sr;
+    }
+    if (p) {
+        secret_wipe(p, sizeof(*p));
+        free(p);
+    }
+    if (v) {
+        secret_wipe(v, sizeof(*v));
+        free(v);
+    }
+    return ok ? 0 : -EINVAL;
+}
