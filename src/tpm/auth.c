@@ -96,6 +96,21 @@ static bool auth_equal(const TPM2B_AUTH *stored, const TPM2B_AUTH *given)
     return same;
 }
 
+/* Part 1 §19.7: may the authValue (password or HMAC) authorize this handle's role? */
+static TPM_RC auth_role_allows_value(const struct cmd *c, unsigned hi, const struct entity *e)
+{
+    switch (c->def->h[hi].role) {
+    case ROLE_USER:
+        CHECK(e->user_with_auth, RC_H(TPM_RC_AUTH_UNAVAILABLE, hi + 1));
+        return TPM_RC_SUCCESS;
+    case ROLE_ADMIN:
+        CHECK(e->admin_with_auth, RC_H(TPM_RC_AUTH_UNAVAILABLE, hi + 1));
+        return TPM_RC_SUCCESS;
+    default:
+        return TPM_RC_AUTH_UNAVAILABLE; /* DUP: policy only */
+    }
+}
+
 /* Part 1 §19.6.4: a password session (TPM_RS_PW) authorizing handle hi. */
 static TPM_RC auth_password(struct tpm *t, struct cmd *c, unsigned hi, unsigned si)
 {
@@ -107,6 +122,7 @@ static TPM_RC auth_password(struct tpm *t, struct cmd *c, unsigned hi, unsigned 
                              TPMA_SESSION_ENCRYPT)),
           RC_S(TPM_RC_ATTRIBUTES, si + 1));
     TRY(entity_get(t, c->handles[hi], &e));
+    TRY(auth_role_allows_value(c, hi, &e));
     if (e.is_lockout) {
         da_update(t);
         CHECK(t->p.da.lockout_auth_enabled, TPM_RC_LOCKOUT);

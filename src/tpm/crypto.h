@@ -47,6 +47,30 @@ void hmac_update_u32(struct hmac_state *m, uint32_t v);
 bool hmac_end(struct hmac_state *m, uint8_t *out) __attribute__((warn_unused_result));
 void hmac_abort(struct hmac_state *m);
 
+/*
+ * KDFa (Part 1 §11.4.10.2, SP800-108 counter mode with HMAC): bits of output derived from key,
+ * a label (its terminating zero octet is included) and two contexts. The unused high bits of
+ * the first octet are cleared when bits is not a multiple of 8. out holds (bits + 7) / 8.
+ */
+bool crypto_kdfa(TPM_ALG_ID alg, const uint8_t *key, size_t keylen, const char *label,
+                 const uint8_t *ctx_u, size_t ulen, const uint8_t *ctx_v, size_t vlen,
+                 uint32_t bits, uint8_t *out) __attribute__((warn_unused_result));
+
+/* KDFe (Part 1 §11.4.10.3, SP800-56A concatenation KDF): from a shared secret Z. */
+bool crypto_kdfe(TPM_ALG_ID alg, const uint8_t *z, size_t zlen, const char *label,
+                 const uint8_t *party_u, size_t ulen, const uint8_t *party_v, size_t vlen,
+                 uint32_t bits, uint8_t *out) __attribute__((warn_unused_result));
+
+/*
+ * Symmetric encryption or decryption of len bytes with alg/bits/mode (AES; CFB, CBC, CTR,
+ * OFB, ECB), no padding. iv (block-sized, may be NULL for ECB) is read and replaced by the
+ * chaining value for a next call. in and out may be the same buffer. CBC and ECB need whole
+ * blocks. Returns false when the mode or sizes are not acceptable or OpenSSL fails.
+ */
+bool crypto_sym(TPM_ALG_ID alg, uint16_t bits, TPM_ALG_ID mode, bool encrypt, const uint8_t *key,
+                uint8_t *iv, const uint8_t *in, uint8_t *out, size_t len)
+    __attribute__((warn_unused_result));
+
 /* Random bytes from OpenSSL's private DRBG. */
 bool crypto_random(void *p, size_t n) __attribute__((warn_unused_result));
 /* Mix caller data into the DRBG (TPM2_StirRandom). */

@@ -31,6 +31,10 @@ TPM_RC entity_get(struct tpm *t, TPM_HANDLE h, struct entity *e)
     e->policy = &no_policy;
     e->da_protected = false;
     e->is_lockout = false;
+    e->user_with_auth = true;
+    e->admin_with_auth = true;
+    e->name_alg = TPM_ALG_NULL;
+    entity_handle_name(h, &e->name);
     switch (h >> HR_SHIFT) {
     case TPM_HT_PERMANENT:
         return hier_entity(t, h, e);

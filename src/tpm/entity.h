@@ -14,6 +14,12 @@ struct entity {
     const struct policy *policy; /* authPolicy; alg TPM_ALG_NULL when there is none */
     bool da_protected;           /* failures count towards lockout (Part 1 §19.8.6) */
     bool is_lockout;             /* lockoutAuth: its own lockout rule */
+    /* Which roles may use the authValue (Part 1 §19.7): objects without userWithAuth, or
+     * with adminWithPolicy, need a policy session for USER or ADMIN; DUP always does. */
+    bool user_with_auth;
+    bool admin_with_auth;
+    TPM_ALG_ID name_alg;         /* objects and NV: nameAlg; TPM_ALG_NULL for handles */
+    TPM2B_NAME name;             /* Part 1 §16 */
 };
 
 /*
