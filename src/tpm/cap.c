@@ -81,7 +81,7 @@ static bool property(struct tpm *t, TPM_PT pt, uint32_t *v)
     case TPM_PT_FIRMWARE_VERSION_2: *v = t->p.firmware_v2; return true;
     case TPM_PT_INPUT_BUFFER: *v = MAX_DIGEST_BUFFER; return true;
     case TPM_PT_HR_TRANSIENT_MIN: *v = MAX_LOADED_OBJECTS; return true;
-    case TPM_PT_HR_PERSISTENT_MIN: *v = 8; return true;
+    case TPM_PT_HR_PERSISTENT_MIN: *v = MAX_PERSISTENT; return true;
     case TPM_PT_HR_LOADED_MIN: *v = MAX_LOADED_SESSIONS; return true;
     case TPM_PT_ACTIVE_SESSIONS_MAX: *v = MAX_ACTIVE_SESSIONS; return true;
     case TPM_PT_PCR_COUNT: *v = IMPLEMENTATION_PCR; return true;
@@ -120,8 +120,8 @@ static bool property(struct tpm *t, TPM_PT pt, uint32_t *v)
     case TPM_PT_HR_ACTIVE: *v = 0; return true;
     case TPM_PT_HR_ACTIVE_AVAIL: *v = MAX_ACTIVE_SESSIONS; return true;
     case TPM_PT_HR_TRANSIENT_AVAIL: *v = MAX_LOADED_OBJECTS - object_count(t); return true;
-    case TPM_PT_HR_PERSISTENT: *v = 0; return true;
-    case TPM_PT_HR_PERSISTENT_AVAIL: *v = 8; return true;
+    case TPM_PT_HR_PERSISTENT: *v = object_persistent_count(t); return true;
+    case TPM_PT_HR_PERSISTENT_AVAIL: *v = MAX_PERSISTENT - object_persistent_count(t); return true;
     case TPM_PT_NV_COUNTERS: *v = 0; return true;
     case TPM_PT_NV_COUNTERS_AVAIL: *v = 8; return true;
     case TPM_PT_ALGORITHM_SET: *v = 0; return true;
@@ -209,8 +209,32 @@ static void cap_handles(struct tpm *t, uint32_t first, uint32_t max,
         }
         break;
     }
+    case TPM_HT_PERSISTENT: {
+        /* The store is unordered: list in ascending handle order. */
+        TPM_HANDLE next = first;
+        for (;;) {
+            TPM_HANDLE best = 0;
+            bool found = false;
+            for (size_t i = 0; i < MAX_PERSISTENT; i++) {
+                const struct object *o = &t->p.persist[i];
+                if (o->kind != OBJ_FREE && o->handle >= next && (!found || o->handle < best)) {
+                    best = o->handle;
+                    found = true;
+                }
+            }
+            if (!found || !cap_room(out, max)) {
+                break;
+            }
+            d->data.handles[d->count++] = best;
+            if (best == 0xFFFFFFFF) {
+                break;
+            }
+            next = best + 1;
+        }
+        break;
+    }
     default:
-        break; /* NV indices, persistent objects and sessions: none loaded yet */
+        break; /* NV indices and sessions: their modules list them */
     }
 }
 

@@ -33,6 +33,20 @@ OPS(PCR_Extend);
 OPS(EventSequenceComplete);
 OPS(HashSequenceStart);
 OPS(TestParms);
+OPS(EvictControl);
+OPS(ChangeEPS);
+OPS(ChangePPS);
+OPS(SetPrimaryPolicy);
+OPS(CreatePrimary);
+OPS(ObjectChangeAuth);
+OPS(Create);
+OPS(Load);
+OPS(Unseal);
+OPS(ContextLoad);
+OPS(ContextSave);
+OPS(FlushContext);
+OPS(LoadExternal);
+OPS(ReadPublic);
 
 /* A handle: its interface type and authorization role; HN also accepts TPM_RH_NULL. */
 #define H(kind, role) {HK_##kind, ROLE_##role, false}
@@ -49,11 +63,16 @@ OPS(TestParms);
 #define NOSESS CMDF_NO_SESS
 
 const struct cmd_def cmd_table[] = {
+    ROW(EvictControl, 2, H(RH_PROVISION, USER), H(DH_OBJECT, NONE), NOH, NV),
     ROW(HierarchyControl, 1, H(RH_HIERARCHY, USER), NOH, NOH, NV),
+    ROW(ChangeEPS, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
+    ROW(ChangePPS, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
     ROW(Clear, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
     ROW(ClearControl, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
     ROW(HierarchyChangeAuth, 1, H(RH_HIERARCHY_AUTH, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Allocate, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
+    ROW(SetPrimaryPolicy, 1, H(RH_HIERARCHY_POLICY, USER), NOH, NOH, NV | EIN),
+    ROW(CreatePrimary, 1, HN(RH_HIERARCHY, USER), NOH, NOH, RH | EIN | EOUT),
     ROW(DictionaryAttackLockReset, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
     ROW(DictionaryAttackParameters, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
     ROW(PCR_Event, 1, HN(DH_PCR, USER), NOH, NOH, NV | EIN),
@@ -64,7 +83,16 @@ const struct cmd_def cmd_table[] = {
     ROW(Startup, 0, NOH, NOH, NOH, NV | NOSESS),
     ROW(Shutdown, 0, NOH, NOH, NOH, NV),
     ROW(StirRandom, 0, NOH, NOH, NOH, NV | EIN),
+    ROW(ObjectChangeAuth, 2, H(DH_OBJECT, ADMIN), H(DH_OBJECT, NONE), NOH, EIN | EOUT),
+    ROW(Create, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
+    ROW(Load, 1, H(DH_OBJECT, USER), NOH, NOH, RH | EIN),
     ROW(SequenceUpdate, 1, H(DH_OBJECT, USER), NOH, NOH, EIN),
+    ROW(Unseal, 1, H(DH_OBJECT, USER), NOH, NOH, EOUT),
+    ROW(ContextLoad, 0, NOH, NOH, NOH, RH),
+    ROW(ContextSave, 1, H(DH_CONTEXT, NONE), NOH, NOH, 0),
+    ROW(FlushContext, 0, NOH, NOH, NOH, 0),
+    ROW(LoadExternal, 0, NOH, NOH, NOH, RH | EIN),
+    ROW(ReadPublic, 1, H(DH_OBJECT, NONE), NOH, NOH, EOUT),
     ROW(GetCapability, 0, NOH, NOH, NOH, 0),
     ROW(GetRandom, 0, NOH, NOH, NOH, EOUT),
     ROW(GetTestResult, 0, NOH, NOH, NOH, 0),

@@ -30,6 +30,9 @@
 #define MAX_LOADED_OBJECTS 16
 #define MAX_LOADED_SESSIONS 16
 #define MAX_ACTIVE_SESSIONS 64
+#define MAX_PERSISTENT 16        /* persistent objects, owner and platform ranges together */
+#define PRIMARY_CACHE_SLOTS 8
+#define SEQ_SAVED_SLOTS 8        /* saved contexts of sequence objects (context.c) */    /* derived primary keys kept for a repeated CreatePrimary */
 
 /* A hierarchy's or entity's policy: an authPolicy digest and the hash that made it. */
 struct policy {
@@ -66,6 +69,38 @@ struct tpm_streset {
     uint32_t pcr_active[HASH_COUNT]; /* PCRs allocated per bank since the last Startup */
 };
 
+/*
+ * An object (Part 1 §15, §27): a transient slot or a persistent copy. Keys (OBJ_KEY) keep
+ * their public area and sensitive area in TPM form (RSA: one prime; ECC: the scalar), their
+ * name and qualified name; sequence objects (hash.c) keep running hashes. The auth field is
+ * the authValue for both (Part 2 §12.3.7 TPMT_SENSITIVE.authValue).
+ */
+enum obj_kind { OBJ_FREE = 0, OBJ_KEY, OBJ_HASH_SEQ, OBJ_HMAC_SEQ, OBJ_EVENT_SEQ };
+
+#define OBJF_PUBLIC_ONLY 0x01 /* LoadExternal of a public area: no sensitive part */
+#define OBJF_EXTERNAL 0x02    /* LoadExternal: not protected by this TPM (no parent) */
+#define OBJF_PRIMARY 0x04     /* created by CreatePrimary: its parent is its hierarchy */
+
+struct object {
+    uint8_t kind;
+    uint8_t flags; /* OBJF_ */
+    TPM_HANDLE handle;
+    TPM_HANDLE hierarchy; /* TPM_RH_OWNER, _ENDORSEMENT, _PLATFORM or _NULL */
+    TPM2B_AUTH auth;
+    /* keys */
+    TPMT_PUBLIC pub;
+    TPMT_SENSITIVE sens; /* authValue unused: auth above is the one value */
+    TPM2B_NAME name;
+    TPM2B_NAME qname;
+    struct policy policy; /* authPolicy as entity_get reports it (kept in step with pub) */
+    /* sequences: one hash per bank for event sequences, one otherwise */
+    struct hash_state seq[HASH_COUNT];
+    struct hmac_state hmac;
+    TPM_ALG_ID seq_alg;
+    bool seq_fed;      /* some data has been hashed (the first block decides the ticket) */
+    bool seq_no_ticket; /* the data began with TPM_GENERATED_VALUE: no ticket (Part 3 §17.4) */
+};
+
 struct tpm_pers {
     uint8_t eps[SEED_BYTES], sps[SEED_BYTES], pps[SEED_BYTES];
     uint8_t eh_proof[PROOF_BYTES], sh_proof[PROOF_BYTES], ph_proof[PROOF_BYTES];
@@ -79,26 +114,27 @@ struct tpm_pers {
     uint32_t reset_count;
     uint64_t clock; /* ms; the live value is tpm_clock() */
     uint32_t firmware_v1, firmware_v2;
+    /* Persistent objects (EvictControl, Part 3 §28.5): handle in 0x81xxxxxx, kind OBJ_KEY;
+     * a free entry has kind OBJ_FREE. */
+    struct object persist[MAX_PERSISTENT];
     /* Shutdown(STATE) saves these for the next Startup (Part 1 §12.2.3). */
     bool saved_valid;
     struct tpm_stclear saved_sc;
     struct tpm_streset saved_sr;
 };
 
-/* A transient object slot: keys (object.c) and hash/HMAC/event sequences (hash.c). */
-enum obj_kind { OBJ_FREE = 0, OBJ_KEY, OBJ_HASH_SEQ, OBJ_HMAC_SEQ, OBJ_EVENT_SEQ };
-
-struct object {
-    uint8_t kind;
-    TPM_HANDLE handle;
-    TPM_HANDLE hierarchy;
-    TPM2B_AUTH auth;
-    /* sequences: one hash per bank for event sequences, one otherwise */
-    struct hash_state seq[HASH_COUNT];
-    struct hmac_state hmac;
-    TPM_ALG_ID seq_alg;
-    bool seq_fed;      /* some data has been hashed (the first block decides the ticket) */
-    bool seq_no_ticket; /* the data began with TPM_GENERATED_VALUE: no ticket (Part 3 §17.4) */
+/*
+ * A derived primary key remembered for a repeated CreatePrimary (primary.c). The key is a
+ * SHA-256 digest of the hierarchy's seed, the whole marshaled template and the sensitive
+ * data: any change of seed or input selects another entry. What is kept is exactly what the
+ * derivation produced, so a hit gives the result a derivation would give.
+ */
+struct primary_cache_entry {
+    bool used;
+    uint64_t last_use;
+    uint8_t key[32];
+    TPMT_PUBLIC pub;
+    TPMT_SENSITIVE sens;
 };
 
 /* DRTM sequence (_TPM_Hash_Start .. _TPM_Hash_End). */
@@ -131,6 +167,12 @@ struct tpm {
 
     struct object objects[MAX_LOADED_OBJECTS];
     struct drtm_state drtm;
+    struct primary_cache_entry pcache[PRIMARY_CACHE_SLOTS];
+    /* Sequence objects saved by ContextSave (context.c): OpenSSL hash states cannot be
+     * exported into a blob, so the blob names a copy kept here until _TPM_Init. */
+    struct object seq_saved[SEQ_SAVED_SLOTS];
+    uint64_t seq_saved_id[SEQ_SAVED_SLOTS];
+    uint64_t pcache_clock; /* use counter: the least recently used entry is replaced */
 
     /* Per-command scratch, wiped after every command (inputs may hold secrets). */
     _Alignas(16) uint8_t cmd_in[CMD_IN_MAX];

@@ -694,3 +694,75 @@ void wr_TPMS_CREATION_DATA(struct wr *w, const TPMS_CREATION_DATA *v)
     WR_TPM2B(w, &v->parentQualifiedName);
     WR_TPM2B(w, &v->outsideInfo);
 }
+
+/* §12.3.2 TPMU_SENSITIVE_COMPOSITE: each member is a TPM2B of its own bound. */
+static uint16_t sensitive_cap(TPM_ALG_ID type)
+{
+    switch (type) {
+    case TPM_ALG_RSA:
+        return MAX_RSA_KEY_BYTES / 2;
+    case TPM_ALG_ECC:
+        return MAX_ECC_KEY_BYTES;
+    case TPM_ALG_KEYEDHASH:
+        return MAX_SYM_DATA;
+    case TPM_ALG_SYMCIPHER:
+        return MAX_SYM_KEY_BYTES;
+    default:
+        return 0;
+    }
+}
+
+/* §12.3.2 TPMT_SENSITIVE */
+TPM_RC rd_TPMT_SENSITIVE(struct rd *r, TPMT_SENSITIVE *v)
+{
+    memset(v, 0, sizeof(*v));
+    TRY(rd_U16(r, &v->sensitiveType));
+    CHECK(ALG_IN(v->sensitiveType, TPM_ALG_RSA, TPM_ALG_KEYEDHASH, TPM_ALG_ECC,
+                 TPM_ALG_SYMCIPHER),
+          TPM_RC_TYPE);
+    TRY(RD_TPM2B(r, &v->authValue));
+    TRY(RD_TPM2B(r, &v->seedValue));
+    return rd_tpm2b(r, v->sensitive.buffer, sensitive_cap(v->sensitiveType), &v->sensitive.size);
+}
+
+void wr_TPMT_SENSITIVE(struct wr *w, const TPMT_SENSITIVE *v)
+{
+    wr_u16(w, v->sensitiveType);
+    WR_TPM2B(w, &v->authValue);
+    WR_TPM2B(w, &v->seedValue);
+    WR_TPM2B(w, &v->sensitive);
+}
+
+/* §12.3.3 TPM2B_SENSITIVE: the size must match the area exactly. */
+TPM_RC rd_TPM2B_SENSITIVE(struct rd *r, TPMT_SENSITIVE *v)
+{
+    uint16_t size;
+    struct rd sub;
+    TRY(rd_U16(r, &size));
+    CHECK(size > 0, TPM_RC_SIZE);
+    CHECK(rd_sub(r, size, &sub), TPM_RC_INSUFFICIENT);
+    TRY(rd_TPMT_SENSITIVE(&sub, v));
+    CHECK(rd_done(&sub), TPM_RC_SIZE);
+    return TPM_RC_SUCCESS;
+}
+
+void wr_TPM2B_SENSITIVE(struct wr *w, const TPMT_SENSITIVE *v)
+{
+    size_t mark = wr_size16_begin(w);
+    wr_TPMT_SENSITIVE(w, v);
+    wr_size16_end(w, mark);
+}
+
+/* §11.1.15-16 TPM2B_SENSITIVE_CREATE: userAuth and data, the size exactly theirs. */
+TPM_RC rd_TPM2B_SENSITIVE_CREATE(struct rd *r, TPMS_SENSITIVE_CREATE *v)
+{
+    uint16_t size;
+    struct rd sub;
+    TRY(rd_U16(r, &size));
+    CHECK(size > 0, TPM_RC_SIZE);
+    CHECK(rd_sub(r, size, &sub), TPM_RC_INSUFFICIENT);
+    TRY(RD_TPM2B(&sub, &v->userAuth));
+    TRY(RD_TPM2B(&sub, &v->data));
+    CHECK(rd_done(&sub), TPM_RC_SIZE);
+    return TPM_RC_SUCCESS;
+}

@@ -29,6 +29,7 @@ enum {
     SEC_PCR_ALLOC = 0x0004,
     SEC_MISC = 0x0005,
     SEC_SAVED = 0x0006,
+    SEC_PERSIST = 0x0007, /* persistent objects (EvictControl) */
     SEC_FLAGS = 0x0101,
     SEC_STCLEAR = 0x0102,
     SEC_STRESET = 0x0103,
@@ -155,6 +156,28 @@ static void save_permanent(struct tpm *t, struct wr *w)
     wr_u32(w, p->firmware_v1);
     wr_u32(w, p->firmware_v2);
     wr_u8(w, p->established);
+    wr_size32_end(w, m);
+
+    /* { u8 count, count x { u32 handle, u8 flags, u32 hierarchy, TPM2B_PUBLIC,
+     *   TPM2B_SENSITIVE (authValue in it), TPM2B_NAME qualifiedName } } */
+    m = sec_begin(w, SEC_PERSIST);
+    wr_u8(w, (uint8_t)object_persistent_count(t));
+    for (size_t i = 0; i < MAX_PERSISTENT; i++) {
+        const struct object *o = &p->persist[i];
+        TPMT_SENSITIVE s;
+        if (o->kind == OBJ_FREE) {
+            continue;
+        }
+        wr_u32(w, o->handle);
+        wr_u8(w, o->flags);
+        wr_u32(w, o->hierarchy);
+        wr_TPM2B_PUBLIC(w, &o->pub);
+        s = o->sens;
+        memcpy(&s.authValue, &o->auth, sizeof(s.authValue));
+        wr_TPM2B_SENSITIVE(w, &s);
+        secret_wipe(&s, sizeof(s));
+        WR_TPM2B(w, &o->qname);
+    }
     wr_size32_end(w, m);
 
     if (p->saved_valid) {
@@ -319,9 +342,46 @@ static bool rd_streset(struct rd *r, struct tpm_streset *sr)
            rd_masks(r, sr->pcr_active);
 }
 
+/* The persistent objects: each is checked as a Load would check it. */
+static bool rd_persist(struct rd *r, struct tpm_pers *p)
+{
+    uint8_t n;
+    if (!rd_u8(r, &n) || n > MAX_PERSISTENT) {
+        return false;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct object *o = &p->persist[i];
+        TPMT_PUBLIC pub;
+        TPMT_SENSITIVE sens;
+        TPM_HANDLE h, hier;
+        uint8_t flags;
+        TPM2B_NAME qn;
+        bool ok = rd_u32(r, &h) && (h >> HR_SHIFT) == TPM_HT_PERSISTENT && rd_u8(r, &flags) &&
+                  rd_u32(r, &hier) &&
+                  (hier == TPM_RH_OWNER || hier == TPM_RH_ENDORSEMENT ||
+                   hier == TPM_RH_PLATFORM) &&
+                  rd_TPM2B_PUBLIC(r, &pub, NO_NULL) == TPM_RC_SUCCESS &&
+                  rd_TPM2B_SENSITIVE(r, &sens) == TPM_RC_SUCCESS &&
+                  RD_TPM2B(r, &qn) == TPM_RC_SUCCESS &&
+                  object_install(o, hier, NULL, &pub, &sens, flags) == TPM_RC_SUCCESS;
+        secret_wipe(&sens, sizeof(sens));
+        for (unsigned j = 0; ok && j < i; j++) {
+            ok = p->persist[j].handle != h;
+        }
+        if (!ok) {
+            return false;
+        }
+        o->handle = h;
+        o->qname = qn;
+    }
+    return true;
+}
+
 static bool load_permanent_section(struct tpm_pers *p, uint16_t tag, struct rd *r, unsigned *seen)
 {
     switch (tag) {
+    case SEC_PERSIST:
+        return rd_persist(r, p);
     case SEC_SEEDS:
         *seen |= 1;
         return rd_bytes(r, p->eps, SEED_BYTES) && rd_bytes(r, p->sps, SEED_BYTES) &&
