@@ -69,3 +69,18 @@ void object_flush_hierarchy(struct tpm *t, TPM_HANDLE hierarchy)
         }
     }
 }
+
+TPM_RC object_decrypt_secret(struct tpm *t, TPM_HANDLE h, const char *label,
+                             const uint8_t *secret, size_t len, uint8_t *out, size_t cap,
+                             size_t *out_len)
+{
+    (void)t;
+    (void)h;
+    (void)label;
+    (void)secret;
+    (void)len;
+    (void)out;
+    (void)cap;
+    *out_len = 0;
+    return TPM_RC_KEY; /* no asymmetric keys yet */
+}

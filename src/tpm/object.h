@@ -22,6 +22,16 @@ void object_flush_all(struct tpm *t);
 /* Flush the loaded objects of one hierarchy (HierarchyControl, Clear). */
 void object_flush_hierarchy(struct tpm *t, TPM_HANDLE hierarchy);
 
+/*
+ * Secret sharing (Part 1 §24): recover the seed that the caller encrypted to key h with the
+ * given label ("SECRET" for salted sessions). RSA: OAEP with the label; ECC: ECDH then KDFe.
+ * TPM_RC_KEY when h is not a decryption key, TPM_RC_VALUE/TPM_RC_SIZE/TPM_RC_ECC_POINT for a
+ * malformed secret.
+ */
+TPM_RC object_decrypt_secret(struct tpm *t, TPM_HANDLE h, const char *label,
+                             const uint8_t *secret, size_t len, uint8_t *out, size_t cap,
+                             size_t *out_len) MUST_CHECK;
+
 /* Number of loaded objects (TPM_PT_HR_TRANSIENT_AVAIL and friends). */
 unsigned object_count(const struct tpm *t);
 
