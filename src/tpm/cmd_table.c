@@ -53,6 +53,8 @@ OPS(PolicyPassword);
 OPS(PolicyNvWritten);
 OPS(PolicyTemplate);
 OPS(FlushContext);
+OPS(ContextSave);
+OPS(ContextLoad);
 
 /* A handle: its interface type and authorization role; HN also accepts TPM_RH_NULL. */
 #define H(kind, role) {HK_##kind, ROLE_##role, false}
@@ -86,6 +88,8 @@ const struct cmd_def cmd_table[] = {
     ROW(StirRandom, 0, NOH, NOH, NOH, NV | EIN),
     ROW(PolicySecret, 2, H(DH_ENTITY, USER), H(SH_POLICY, NONE), NOH, EIN | EOUT),
     ROW(SequenceUpdate, 1, H(DH_OBJECT, USER), NOH, NOH, EIN),
+    ROW(ContextLoad, 0, NOH, NOH, NOH, RH),
+    ROW(ContextSave, 1, H(DH_CONTEXT, NONE), NOH, NOH, 0),
     ROW(FlushContext, 0, NOH, NOH, NOH, 0),
     ROW(PolicyAuthorize, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
     ROW(PolicyAuthValue, 1, H(SH_POLICY, NONE), NOH, NOH, 0),

@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "object.h"
 #include "pcr.h"
+#include "session.h"
 
 void tpm_profile_default(struct tpm_profile *p)
 {
@@ -94,6 +95,7 @@ void tpm_free(struct tpm *t)
         return;
     }
     object_flush_all(t);
+    session_flush_all(t);
     drtm_abort(t);
     secret_wipe(t, sizeof(*t));
     free(t);
@@ -102,6 +104,7 @@ void tpm_free(struct tpm *t)
 void tpm_init(struct tpm *t)
 {
     object_flush_all(t);
+    session_flush_loaded(t);
     drtm_abort(t);
     t->powered = true;
     t->started = false;
@@ -114,6 +117,7 @@ void tpm_init(struct tpm *t)
 void tpm_power_off(struct tpm *t)
 {
     object_flush_all(t);
+    session_flush_loaded(t);
     drtm_abort(t);
     t->powered = false;
     t->started = false;
