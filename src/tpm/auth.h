@@ -12,8 +12,16 @@
  * and the session-numbered codes of Part 1 §19.6 on failure. */
 TPM_RC auth_check_all(struct tpm *t, struct cmd *c) MUST_CHECK;
 
-/* Append the response authorization area for the command's sessions. */
-void auth_respond(struct tpm *t, struct cmd *c, struct wr *w);
+/* Decrypt the first parameter in place when a session asks (Part 1 §21). */
+TPM_RC auth_decrypt(struct tpm *t, struct cmd *c, uint8_t *params, size_t len) MUST_CHECK;
+
+/* After a successful handler: roll nonces, encrypt the first response parameter in place
+ * (rparams/rlen: the response parameter area), append the response authorization area. */
+TPM_RC auth_respond(struct tpm *t, struct cmd *c, uint8_t *rparams, size_t rlen, struct wr *w)
+    MUST_CHECK;
+
+/* Close sessions without continueSession and reset used policies; wipe authValues. */
+void auth_finish(struct tpm *t, struct cmd *c, bool success);
 
 /* Dictionary attack state, brought up to date with the clock (self-healing). */
 void da_update(struct tpm *t);

@@ -212,7 +212,7 @@ static TPM_RC dispatch_prologue(struct tpm *t, struct cmd *c, struct rd *r, size
         }
     }
     CHECK(c->n_sessions >= need, TPM_RC_AUTH_MISSING);
-    return auth_check_all(t, c);
+    return TPM_RC_SUCCESS;
 }
 
 size_t cmd_execute(struct tpm *t, unsigned locality, const uint8_t *buf, size_t len,
@@ -228,12 +228,25 @@ size_t cmd_execute(struct tpm *t, unsigned locality, const uint8_t *buf, size_t 
     memset(&c, 0, sizeof(c));
     c.locality = locality;
     rd_init(&r, buf, len);
-    TRY_OUT(dispatch_prologue(t, &c, &r, len));
+    rc = dispatch_prologue(t, &c, &r, len);
+    if (rc == TPM_RC_SUCCESS) {
+        /* §5.5 authorization covers the parameters as received. */
+        c.params = buf + r.off;
+        c.params_len = rd_left(&r);
+        rc = auth_check_all(t, &c);
+    }
+    if (rc != TPM_RC_SUCCESS) {
+        auth_finish(t, &c, false);
+        return tpm_error_response(rc, rsp, cap);
+    }
 
-    /* §5.6: parameters, decrypted first when a session asks (session.c). */
+    /* §5.6: parameters, decrypted in a copy when a session asks. */
     const struct cmd_ops *ops = c.def->ops;
+    memcpy(t->cmd_params, c.params, c.params_len);
     memset(in, 0, ops->in_size);
     memset(out, 0, ops->out_size);
+    TRY_OUT(auth_decrypt(t, &c, t->cmd_params, c.params_len));
+    rd_init(&r, t->cmd_params, c.params_len);
     TRY_OUT(ops->parse(&r, in));
     if (!rd_done(&r)) {
         rc = TPM_RC_SIZE;
@@ -253,24 +266,27 @@ size_t cmd_execute(struct tpm *t, unsigned locality, const uint8_t *buf, size_t 
     if (c.tag == TPM_ST_SESSIONS) {
         mark = wr_size32_begin(&w);
     }
+    size_t start = w.off;
     ops->emit(&w, out);
-    if (c.tag == TPM_ST_SESSIONS) {
+    if (c.tag == TPM_ST_SESSIONS && !w.err) {
         wr_size32_end(&w, mark);
-        auth_respond(t, &c, &w);
+        TRY_OUT(auth_respond(t, &c, rsp + start, w.off - start, &w));
     }
     if (w.err) {
         rc = TPM_RC_SIZE; /* a response that cannot fit: never truncate */
         goto out;
     }
     be32_put(rsp + 2, (uint32_t)w.off);
+    auth_finish(t, &c, true);
+    secret_wipe(t->cmd_params, c.params_len);
     secret_wipe(in, ops->in_size);
     secret_wipe(out, ops->out_size);
     return w.off;
 
 out:
-    if (c.def) {
-        secret_wipe(in, c.def->ops->in_size);
-        secret_wipe(out, c.def->ops->out_size);
-    }
+    auth_finish(t, &c, false);
+    secret_wipe(t->cmd_params, c.params_len);
+    secret_wipe(in, c.def->ops->in_size);
+    secret_wipe(out, c.def->ops->out_size);
     return tpm_error_response(rc, rsp, cap);
 }

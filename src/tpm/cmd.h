@@ -97,6 +97,15 @@ struct cmd {
     unsigned n_sessions;
     struct cmd_session sess[3];
     TPM_HANDLE out_handle; /* set by handlers of CMDF_RHANDLE commands */
+    /* authorization state (auth.c) */
+    const uint8_t *params; /* the parameter area as received (cpHash covers it) */
+    size_t params_len;
+    struct session *session[3];  /* NULL for TPM_RS_PW */
+    TPM_HANDLE authorizes[3];    /* the handle each session authorizes, or 0 */
+    bool include_auth[3];        /* the entity's authValue is part of the session's keys */
+    TPM2B_AUTH auth_value[3];    /* that authValue, as of the command */
+    int dec_session, enc_session; /* index of the decrypt / encrypt session, or -1 */
+    TPM2B_NAME names[3];         /* names of the handles */
 };
 
 /* Run one command (tpm_execute after its power and locality checks). */

@@ -33,6 +33,11 @@ OPS(PCR_Extend);
 OPS(EventSequenceComplete);
 OPS(HashSequenceStart);
 OPS(TestParms);
+OPS(ActivateCredential);
+OPS(Duplicate);
+OPS(Rewrap);
+OPS(Import);
+OPS(MakeCredential);
 OPS(EvictControl);
 OPS(ChangeEPS);
 OPS(ChangePPS);
@@ -47,6 +52,25 @@ OPS(ContextSave);
 OPS(FlushContext);
 OPS(LoadExternal);
 OPS(ReadPublic);
+OPS(PolicySecret);
+OPS(PolicyAuthValue);
+OPS(PolicyAuthorize);
+OPS(PolicyCommandCode);
+OPS(PolicyCounterTimer);
+OPS(PolicyCpHash);
+OPS(PolicyLocality);
+OPS(PolicyNameHash);
+OPS(PolicyOR);
+OPS(PolicyTicket);
+OPS(StartAuthSession);
+OPS(PolicyPCR);
+OPS(PolicyRestart);
+OPS(PolicyPhysicalPresence);
+OPS(PolicyDuplicationSelect);
+OPS(PolicyGetDigest);
+OPS(PolicyPassword);
+OPS(PolicyNvWritten);
+OPS(PolicyTemplate);
 
 /* A handle: its interface type and authorization role; HN also accepts TPM_RH_NULL. */
 #define H(kind, role) {HK_##kind, ROLE_##role, false}
@@ -83,8 +107,13 @@ const struct cmd_def cmd_table[] = {
     ROW(Startup, 0, NOH, NOH, NOH, NV | NOSESS),
     ROW(Shutdown, 0, NOH, NOH, NOH, NV),
     ROW(StirRandom, 0, NOH, NOH, NOH, NV | EIN),
+    ROW(ActivateCredential, 2, H(DH_OBJECT, ADMIN), H(DH_OBJECT, USER), NOH, EIN | EOUT),
+    ROW(Duplicate, 2, H(DH_OBJECT, DUP), HN(DH_OBJECT, NONE), NOH, EIN | EOUT),
     ROW(ObjectChangeAuth, 2, H(DH_OBJECT, ADMIN), H(DH_OBJECT, NONE), NOH, EIN | EOUT),
+    ROW(PolicySecret, 2, H(DH_ENTITY, USER), H(SH_POLICY, NONE), NOH, EIN | EOUT),
+    ROW(Rewrap, 2, HN(DH_OBJECT, USER), HN(DH_OBJECT, NONE), NOH, EIN | EOUT),
     ROW(Create, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
+    ROW(Import, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
     ROW(Load, 1, H(DH_OBJECT, USER), NOH, NOH, RH | EIN),
     ROW(SequenceUpdate, 1, H(DH_OBJECT, USER), NOH, NOH, EIN),
     ROW(Unseal, 1, H(DH_OBJECT, USER), NOH, NOH, EOUT),
@@ -92,17 +121,36 @@ const struct cmd_def cmd_table[] = {
     ROW(ContextSave, 1, H(DH_CONTEXT, NONE), NOH, NOH, 0),
     ROW(FlushContext, 0, NOH, NOH, NOH, 0),
     ROW(LoadExternal, 0, NOH, NOH, NOH, RH | EIN),
+    ROW(MakeCredential, 1, H(DH_OBJECT, NONE), NOH, NOH, EIN | EOUT),
+    ROW(PolicyAuthorize, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
+    ROW(PolicyAuthValue, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
+    ROW(PolicyCommandCode, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
+    ROW(PolicyCounterTimer, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
+    ROW(PolicyCpHash, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
+    ROW(PolicyLocality, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
+    ROW(PolicyNameHash, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
+    ROW(PolicyOR, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
+    ROW(PolicyTicket, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
     ROW(ReadPublic, 1, H(DH_OBJECT, NONE), NOH, NOH, EOUT),
+    ROW(StartAuthSession, 2, HN(DH_OBJECT, NONE), HN(DH_ENTITY, NONE), NOH, RH | EIN | EOUT),
     ROW(GetCapability, 0, NOH, NOH, NOH, 0),
     ROW(GetRandom, 0, NOH, NOH, NOH, EOUT),
     ROW(GetTestResult, 0, NOH, NOH, NOH, 0),
     ROW(Hash, 0, NOH, NOH, NOH, EIN | EOUT),
     ROW(PCR_Read, 0, NOH, NOH, NOH, 0),
+    ROW(PolicyPCR, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
+    ROW(PolicyRestart, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(ReadClock, 0, NOH, NOH, NOH, 0),
     ROW(PCR_Extend, 1, HN(DH_PCR, USER), NOH, NOH, NV),
     ROW(EventSequenceComplete, 2, HN(DH_PCR, USER), H(DH_OBJECT, USER), NOH, NV | FLUSH | EIN),
     ROW(HashSequenceStart, 0, NOH, NOH, NOH, RH | EIN),
+    ROW(PolicyPhysicalPresence, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
+    ROW(PolicyDuplicationSelect, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
+    ROW(PolicyGetDigest, 1, H(SH_POLICY, NONE), NOH, NOH, EOUT),
     ROW(TestParms, 0, NOH, NOH, NOH, 0),
+    ROW(PolicyPassword, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
+    ROW(PolicyNvWritten, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
+    ROW(PolicyTemplate, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

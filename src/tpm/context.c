@@ -1,7 +1,7 @@
 /*
- * Context management: Part 3 §28.2 ContextSave, §28.3 ContextLoad, §28.4 FlushContext for
- * objects, and the blob protection of Part 1 §30.3 (see context.h). Sessions are the
- * session module's: it seals its own plaintext with context_seal.
+ * Context management for objects: what Part 3 §28.2 ContextSave and §28.3 ContextLoad do
+ * with a transient object (the commands are in session_context.c), and the blob protection
+ * of Part 1 §30.3 (see context.h).
  *
  * Object blobs hold the object compactly (Part 1 §30.2 leaves the format to the TPM):
  *   u8 format (1), u8 kind, u8 flags, u32 hierarchy, TPM2B_PUBLIC, u8 has_sensitive,
@@ -17,7 +17,6 @@
 
 #include "../common/secret.h"
 #include "alg.h"
-#include "cmd.h"
 #include "hierarchy.h"
 #include "marshal.h"
 #include "object.h"
@@ -147,17 +146,6 @@ static bool sequence_copy(struct object *dst, const struct object *src)
     return ok;
 }
 
-/* ---- Part 3 §28.2 TPM2_ContextSave ---- */
-
-struct out_ContextSave {
-    TPMS_CONTEXT context;
-};
-
-static void emit_ContextSave(struct wr *w, const struct out_ContextSave *out)
-{
-    wr_TPMS_CONTEXT(w, &out->context);
-}
-
 static TPM_RC save_sequence(struct tpm *t, const struct object *o, uint8_t *buf, size_t cap,
                             size_t *len)
 {
@@ -189,12 +177,10 @@ static TPM_RC save_sequence(struct tpm *t, const struct object *o, uint8_t *buf,
     return TPM_RC_SUCCESS;
 }
 
-static TPM_RC cc_ContextSave(struct tpm *t, struct cmd *c, const struct in_none *in,
-                             struct out_ContextSave *out)
+TPM_RC object_context_save(struct tpm *t, TPM_HANDLE h, TPMS_CONTEXT *out)
 {
-    (void)in;
     uint8_t buf[sizeof(TPMT_PUBLIC) + sizeof(TPMT_SENSITIVE) + 128];
-    struct object *o = object_find(t, c->handles[0]);
+    struct object *o = object_find(t, h);
     struct wr w;
     size_t len;
     TPM_RC rc;
@@ -228,24 +214,10 @@ static TPM_RC cc_ContextSave(struct tpm *t, struct cmd *c, const struct in_none 
     }
     if (rc == TPM_RC_SUCCESS) {
         rc = context_seal(t, o->hierarchy, ++t->sr.object_context_id, saved, buf, len,
-                          &out->context);
+                          out);
     }
     secret_wipe(buf, sizeof(buf));
     return rc;
-}
-
-CMD_OPS_NO_IN(ContextSave);
-
-/* ---- Part 3 §28.3 TPM2_ContextLoad ---- */
-
-struct in_ContextLoad {
-    TPMS_CONTEXT context;
-};
-
-static TPM_RC parse_ContextLoad(struct rd *r, struct in_ContextLoad *in)
-{
-    PARAM(1, rd_TPMS_CONTEXT(r, &in->context));
-    return TPM_RC_SUCCESS;
 }
 
 /* The plaintext of an object blob into slot o (already allocated). */
@@ -293,15 +265,12 @@ static TPM_RC load_sequence(struct tpm *t, struct rd *r, struct object *o)
     return RC_P(TPM_RC_HANDLE, 1);
 }
 
-static TPM_RC cc_ContextLoad(struct tpm *t, struct cmd *c, const struct in_ContextLoad *in,
-                             struct out_none *out)
+TPM_RC object_context_load(struct tpm *t, const TPMS_CONTEXT *ctx, TPM_HANDLE *out)
 {
-    (void)out;
     uint8_t buf[sizeof(TPM2B_CONTEXT_DATA)];
     size_t len = 0;
     struct rd r;
     uint8_t fmt;
-    const TPMS_CONTEXT *ctx = &in->context;
     CHECK((ctx->savedHandle >> HR_SHIFT) == TPM_HT_TRANSIENT, RC_P(TPM_RC_HANDLE, 1));
     CHECK(hier_enabled(t, ctx->hierarchy), RC_P(TPM_RC_HIERARCHY, 1));
     TPM_RC rc = context_unseal(t, ctx, buf, sizeof(buf), &len);
@@ -331,41 +300,8 @@ static TPM_RC cc_ContextLoad(struct tpm *t, struct cmd *c, const struct in_Conte
         rc = RC_P(rc, 1);
         goto out;
     }
-    c->out_handle = o->handle;
+    *out = o->handle;
 out:
     secret_wipe(buf, sizeof(buf));
     return rc;
 }
-
-CMD_OPS_NO_OUT(ContextLoad);
-
-/* ---- Part 3 §28.4 TPM2_FlushContext ---- */
-
-struct in_FlushContext {
-    TPM_HANDLE flushHandle;
-};
-
-static TPM_RC parse_FlushContext(struct rd *r, struct in_FlushContext *in)
-{
-    PARAM(1, rd_U32(r, &in->flushHandle));
-    /* TPMI_DH_CONTEXT: a session or a transient object */
-    uint8_t ht = (uint8_t)(in->flushHandle >> HR_SHIFT);
-    PARAM(1, ht == TPM_HT_TRANSIENT || ht == TPM_HT_HMAC_SESSION || ht == TPM_HT_POLICY_SESSION
-                 ? TPM_RC_SUCCESS
-                 : TPM_RC_VALUE);
-    return TPM_RC_SUCCESS;
-}
-
-static TPM_RC cc_FlushContext(struct tpm *t, struct cmd *c, const struct in_FlushContext *in,
-                              struct out_none *out)
-{
-    (void)c;
-    (void)out;
-    struct object *o = object_find(t, in->flushHandle);
-    /* Sessions: the session module flushes them (not loaded here: TPM_RC_HANDLE). */
-    CHECK(o, RC_P(TPM_RC_HANDLE, 1));
-    object_free(o);
-    return TPM_RC_SUCCESS;
-}
-
-CMD_OPS_NO_OUT(FlushContext);

@@ -28,7 +28,7 @@
 
 /* Limits this implementation reports through GetCapability (cap.c). */
 #define MAX_LOADED_OBJECTS 16
-#define MAX_LOADED_SESSIONS 16
+#define MAX_LOADED_SESSIONS 32
 #define MAX_ACTIVE_SESSIONS 64
 #define MAX_PERSISTENT 16        /* persistent objects, owner and platform ranges together */
 #define PRIMARY_CACHE_SLOTS 8
@@ -137,6 +137,44 @@ struct primary_cache_entry {
     TPMT_SENSITIVE sens;
 };
 
+/*
+ * An authorization session (Part 1 §19): HMAC, policy or trial. Sessions stay in the TPM
+ * while context-saved (saved = true); a saved context blob only names the slot and its
+ * sequence, so a session always reloads to the same handle.
+ */
+struct session {
+    bool used;
+    bool saved;           /* context-saved: exists but is not loaded */
+    TPM_HANDLE handle;    /* HR_HMAC_SESSION or HR_POLICY_SESSION | slot */
+    TPM_SE type;          /* TPM_SE_HMAC, TPM_SE_POLICY, TPM_SE_TRIAL */
+    TPM_ALG_ID auth_hash;
+    TPMT_SYM_DEF symmetric;
+    TPM2B_NONCE nonce_tpm;
+    TPM2B_DIGEST session_key;
+    uint64_t context_seq; /* sequence of the last ContextSave */
+    /* bound session (Part 1 §19.6.11): the bind entity's name and authValue at start */
+    bool bound;
+    TPM2B_NAME bind_name;
+    TPM2B_AUTH bind_auth;
+    /* policy state (Part 3 §23) */
+    TPM2B_DIGEST policy_digest;
+    bool cc_set;
+    TPM_CC command_code;
+    TPM2B_DIGEST cp_hash;   /* PolicyCpHash */
+    TPM2B_DIGEST name_hash; /* PolicyNameHash / PolicyDuplicationSelect */
+    TPM2B_DIGEST template_hash;
+    uint8_t locality_mask;  /* 0: any */
+    bool need_auth_value, need_password, need_pp;
+    bool pcr_set;
+    uint32_t pcr_counter;
+    bool nv_written_set, nv_written;
+    uint64_t timeout_ms;    /* 0: none; else the session expires at this TPM time */
+    bool is_bound_policy; /* sessionKey includes bind authValue */
+    /* audit session */
+    bool audit;
+    TPM2B_DIGEST audit_digest;
+};
+
 /* DRTM sequence (_TPM_Hash_Start .. _TPM_Hash_End). */
 struct drtm_state {
     bool active;
@@ -146,6 +184,7 @@ struct drtm_state {
 /* Buffers the dispatcher decodes into and encodes from: large enough for every command. */
 #define CMD_IN_MAX 12288
 #define CMD_OUT_MAX 12288
+#define CMD_PARAM_MAX MAX_COMMAND_SIZE
 
 struct tpm {
     struct tpm_profile profile;
@@ -166,6 +205,7 @@ struct tpm {
     struct tpm_streset sr;
 
     struct object objects[MAX_LOADED_OBJECTS];
+    struct session sessions[MAX_ACTIVE_SESSIONS];
     struct drtm_state drtm;
     struct primary_cache_entry pcache[PRIMARY_CACHE_SLOTS];
     /* Sequence objects saved by ContextSave (context.c): OpenSSL hash states cannot be
@@ -177,6 +217,7 @@ struct tpm {
     /* Per-command scratch, wiped after every command (inputs may hold secrets). */
     _Alignas(16) uint8_t cmd_in[CMD_IN_MAX];
     _Alignas(16) uint8_t cmd_out[CMD_OUT_MAX];
+    uint8_t cmd_params[CMD_PARAM_MAX]; /* the parameter area, decrypted in place */
 };
 
 /* Mark persistent state changed: the host must commit it before the response leaves. */

@@ -3,6 +3,7 @@
 
 #include "hierarchy.h"
 #include "object.h"
+#include "session.h"
 
 static const TPM2B_AUTH empty_auth;
 static const struct policy no_policy = {TPM_ALG_NULL, {0, {0}}};
@@ -24,7 +25,7 @@ TPM_RC entity_check_handle(struct tpm *t, TPM_HANDLE h)
     }
     case TPM_HT_HMAC_SESSION:
     case TPM_HT_POLICY_SESSION:
-        return TPM_RC_REFERENCE_H0;
+        return session_find(t, h) ? TPM_RC_SUCCESS : TPM_RC_REFERENCE_H0;
     default:
         return TPM_RC_HANDLE;
     }
@@ -40,6 +41,7 @@ TPM_RC entity_get(struct tpm *t, TPM_HANDLE h, struct entity *e)
     e->user_with_auth = true;
     e->admin_with_auth = true;
     e->name_alg = TPM_ALG_NULL;
+    e->hierarchy = TPM_RH_NULL;
     entity_handle_name(h, &e->name);
     switch (h >> HR_SHIFT) {
     case TPM_HT_PERMANENT:
@@ -52,7 +54,9 @@ TPM_RC entity_get(struct tpm *t, TPM_HANDLE h, struct entity *e)
         CHECK(o, TPM_RC_HANDLE);
         e->auth = &o->auth;
         if (o->kind != OBJ_KEY) {
-            /* Sequence objects are not DA-protected (Part 3 §17.3, no noDA attribute). */
+            /* Sequence objects have no public area: their Name is the Empty Buffer, and
+             * they are not DA-protected (Part 3 §17.3). */
+            e->name.size = 0;
             return TPM_RC_SUCCESS;
         }
         /* Part 1 §19.7: the authValue serves USER only with userWithAuth, ADMIN only

@@ -19,6 +19,7 @@ struct entity {
     bool user_with_auth;
     bool admin_with_auth;
     TPM_ALG_ID name_alg;         /* objects and NV: nameAlg; TPM_ALG_NULL for handles */
+    TPM_HANDLE hierarchy;        /* the hierarchy it belongs to (tickets, contexts) */
     TPM2B_NAME name;             /* Part 1 §16 */
 };
 

@@ -87,6 +87,9 @@ TPM_RC hier_entity(struct tpm *t, TPM_HANDLE h, struct entity *e)
     default:
         return TPM_RC_HANDLE;
     }
+    /* Permanent entities are their own hierarchy; lockout and platform NV belong to the
+     * owner and platform hierarchies. */
+    e->hierarchy = h == TPM_RH_LOCKOUT ? TPM_RH_OWNER : h == TPM_RH_PLATFORM_NV ? TPM_RH_PLATFORM : h;
     return TPM_RC_SUCCESS;
 }
 

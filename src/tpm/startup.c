@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "cmd.h"
 #include "pcr.h"
+#include "session.h"
 
 /* State-clear defaults: a TPM Reset or Restart (Part 1 §12.2.3). */
 static void stclear_defaults(struct tpm *t)
@@ -72,7 +73,8 @@ static TPM_RC cc_Startup(struct tpm *t, struct cmd *c, const struct in_Startup *
             stclear_defaults(t);
         }
     } else {
-        /* TPM Reset. */
+        /* TPM Reset: saved session contexts die with the state-reset data. */
+        session_flush_all(t);
         TRY(streset_defaults(t));
         stclear_defaults(t);
         t->p.reset_count++;

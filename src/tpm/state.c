@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "marshal.h"
 #include "object.h"
+#include "session.h"
 
 #define STATE_MAGIC 0x56545053 /* "VTPS" */
 #define STATE_VERSION 1
@@ -29,10 +30,12 @@ enum {
     SEC_PCR_ALLOC = 0x0004,
     SEC_MISC = 0x0005,
     SEC_SAVED = 0x0006,
-    SEC_PERSIST = 0x0007, /* persistent objects (EvictControl) */
+    SEC_SAVED_SESSIONS = 0x0007,
+    SEC_PERSIST = 0x0008, /* persistent objects (EvictControl) */
     SEC_FLAGS = 0x0101,
     SEC_STCLEAR = 0x0102,
     SEC_STRESET = 0x0103,
+    SEC_SESSIONS = 0x0104,
 };
 
 TPM_RC tpm_manufacture(struct tpm *t)
@@ -111,6 +114,51 @@ static void wr_streset(struct wr *w, const struct tpm_streset *sr)
     wr_masks(w, sr->pcr_active);
 }
 
+static void wr_session(struct wr *w, const struct session *x)
+{
+    wr_u32(w, x->handle);
+    wr_u8(w, x->type);
+    wr_u8(w, x->saved);
+    wr_u16(w, x->auth_hash);
+    wr_u16(w, x->symmetric.algorithm);
+    wr_u16(w, x->symmetric.keyBits);
+    wr_u16(w, x->symmetric.mode);
+    WR_TPM2B(w, &x->nonce_tpm);
+    WR_TPM2B(w, &x->session_key);
+    wr_u64(w, x->context_seq);
+    wr_u8(w, x->bound);
+    WR_TPM2B(w, &x->bind_name);
+    WR_TPM2B(w, &x->bind_auth);
+    WR_TPM2B(w, &x->policy_digest);
+    wr_u8(w, x->cc_set);
+    wr_u32(w, x->command_code);
+    WR_TPM2B(w, &x->cp_hash);
+    WR_TPM2B(w, &x->name_hash);
+    WR_TPM2B(w, &x->template_hash);
+    wr_u8(w, x->locality_mask);
+    wr_u8(w, (uint8_t)(x->need_auth_value | x->need_password << 1 | x->need_pp << 2 |
+                       x->pcr_set << 3 | x->nv_written_set << 4 | x->nv_written << 5 |
+                       x->audit << 6));
+    wr_u32(w, x->pcr_counter);
+    wr_u64(w, x->timeout_ms);
+    WR_TPM2B(w, &x->audit_digest);
+}
+
+/* Sessions as a count and records; only_saved keeps just the context-saved ones. */
+static void wr_sessions(struct wr *w, const struct tpm *t, bool only_saved)
+{
+    uint16_t n = 0;
+    for (size_t i = 0; i < MAX_ACTIVE_SESSIONS; i++) {
+        n += t->sessions[i].used && (!only_saved || t->sessions[i].saved);
+    }
+    wr_u16(w, n);
+    for (size_t i = 0; i < MAX_ACTIVE_SESSIONS; i++) {
+        if (t->sessions[i].used && (!only_saved || t->sessions[i].saved)) {
+            wr_session(w, &t->sessions[i]);
+        }
+    }
+}
+
 static void save_permanent(struct tpm *t, struct wr *w)
 {
     const struct tpm_pers *p = &t->p;
@@ -185,6 +233,9 @@ static void save_permanent(struct tpm *t, struct wr *w)
         wr_stclear(w, &p->saved_sc);
         wr_streset(w, &p->saved_sr);
         wr_size32_end(w, m);
+        m = sec_begin(w, SEC_SAVED_SESSIONS);
+        wr_sessions(w, t, true);
+        wr_size32_end(w, m);
     }
 }
 
@@ -205,6 +256,10 @@ static void save_volatile(struct tpm *t, struct wr *w)
 
     m = sec_begin(w, SEC_STRESET);
     wr_streset(w, &t->sr);
+    wr_size32_end(w, m);
+
+    m = sec_begin(w, SEC_SESSIONS);
+    wr_sessions(w, t, false);
     wr_size32_end(w, m);
 }
 
@@ -377,7 +432,88 @@ static bool rd_persist(struct rd *r, struct tpm_pers *p)
     return true;
 }
 
-static bool load_permanent_section(struct tpm_pers *p, uint16_t tag, struct rd *r, unsigned *seen)
+static bool rd_digest_of(struct rd *r, TPM2B_DIGEST *d, TPM_ALG_ID alg, bool empty_ok)
+{
+    if (RD_TPM2B(r, d) != TPM_RC_SUCCESS) {
+        return false;
+    }
+    return d->size == hash_size(alg) || (empty_ok && d->size == 0);
+}
+
+static bool rd_session(struct rd *r, struct session *x)
+{
+    uint8_t flags, saved, bound, cc_set;
+    memset(x, 0, sizeof(*x));
+    x->used = true;
+    if (!rd_u32(r, &x->handle) || !rd_u8(r, &x->type) || !rd_u8(r, &saved) ||
+        !rd_u16(r, &x->auth_hash) || !rd_u16(r, &x->symmetric.algorithm) ||
+        !rd_u16(r, &x->symmetric.keyBits) || !rd_u16(r, &x->symmetric.mode)) {
+        return false;
+    }
+    uint8_t ht = (uint8_t)(x->handle >> HR_SHIFT);
+    bool type_ok = (x->type == TPM_SE_HMAC && ht == TPM_HT_HMAC_SESSION) ||
+                   ((x->type == TPM_SE_POLICY || x->type == TPM_SE_TRIAL) &&
+                    ht == TPM_HT_POLICY_SESSION);
+    bool sym_ok = x->symmetric.algorithm == TPM_ALG_NULL ||
+                  (x->symmetric.algorithm == TPM_ALG_XOR && hash_info(x->symmetric.keyBits)) ||
+                  (alg_sym_bits_ok(x->symmetric.algorithm, x->symmetric.keyBits) &&
+                   x->symmetric.mode == TPM_ALG_CFB);
+    if (!type_ok || !sym_ok || saved > 1 || (x->handle & HR_HANDLE_MASK) >= MAX_ACTIVE_SESSIONS ||
+        !hash_info(x->auth_hash)) {
+        return false;
+    }
+    x->saved = saved;
+    if (!rd_digest_of(r, &x->nonce_tpm, x->auth_hash, false) ||
+        !rd_digest_of(r, &x->session_key, x->auth_hash, true) || !rd_u64(r, &x->context_seq) ||
+        !rd_u8(r, &bound) || bound > 1 || RD_TPM2B(r, &x->bind_name) != TPM_RC_SUCCESS ||
+        RD_TPM2B(r, &x->bind_auth) != TPM_RC_SUCCESS ||
+        !rd_digest_of(r, &x->policy_digest, x->auth_hash, true) || !rd_u8(r, &cc_set) ||
+        cc_set > 1 || !rd_u32(r, &x->command_code) ||
+        !rd_digest_of(r, &x->cp_hash, x->auth_hash, true) ||
+        !rd_digest_of(r, &x->name_hash, x->auth_hash, true) ||
+        !rd_digest_of(r, &x->template_hash, x->auth_hash, true) || !rd_u8(r, &x->locality_mask) ||
+        !rd_u8(r, &flags) || flags > 0x7F || !rd_u32(r, &x->pcr_counter) ||
+        !rd_u64(r, &x->timeout_ms) || !rd_digest_of(r, &x->audit_digest, x->auth_hash, true)) {
+        return false;
+    }
+    x->bound = bound;
+    x->cc_set = cc_set;
+    x->need_auth_value = flags & 1;
+    x->need_password = flags >> 1 & 1;
+    x->need_pp = flags >> 2 & 1;
+    x->pcr_set = flags >> 3 & 1;
+    x->nv_written_set = flags >> 4 & 1;
+    x->nv_written = flags >> 5 & 1;
+    x->audit = flags >> 6 & 1;
+    return true;
+}
+
+/* Sessions into a table indexed by slot; a slot named twice is malformed. */
+static bool rd_sessions(struct rd *r, struct session *table, bool only_saved)
+{
+    uint16_t n;
+    if (!rd_u16(r, &n) || n > MAX_ACTIVE_SESSIONS) {
+        return false;
+    }
+    for (uint16_t k = 0; k < n; k++) {
+        struct session x;
+        if (!rd_session(r, &x) || (only_saved && !x.saved)) {
+            secret_wipe(&x, sizeof(x));
+            return false;
+        }
+        struct session *slot = &table[x.handle & HR_HANDLE_MASK];
+        bool dup = slot->used;
+        *slot = x;
+        secret_wipe(&x, sizeof(x));
+        if (dup) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool load_permanent_section(struct tpm_pers *p, struct session *sessions, uint16_t tag,
+                                   struct rd *r, unsigned *seen)
 {
     switch (tag) {
     case SEC_PERSIST:
@@ -411,6 +547,8 @@ static bool load_permanent_section(struct tpm_pers *p, uint16_t tag, struct rd *
     case SEC_SAVED:
         p->saved_valid = true;
         return rd_stclear(r, &p->saved_sc) && rd_streset(r, &p->saved_sr);
+    case SEC_SAVED_SESSIONS:
+        return rd_sessions(r, sessions, true);
     default:
         return true; /* a section from a newer version: skipped */
     }
@@ -422,6 +560,7 @@ struct vol_copy {
     uint64_t time;
     struct tpm_stclear sc;
     struct tpm_streset sr;
+    struct session sessions[MAX_ACTIVE_SESSIONS];
 };
 
 static bool load_volatile_section(struct vol_copy *v, uint16_t tag, struct rd *r,
@@ -438,6 +577,8 @@ static bool load_volatile_section(struct vol_copy *v, uint16_t tag, struct rd *r
     case SEC_STRESET:
         *seen |= 4;
         return rd_streset(r, &v->sr);
+    case SEC_SESSIONS:
+        return rd_sessions(r, v->sessions, false);
     default:
         return true;
     }
@@ -451,6 +592,7 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
     unsigned seen = 0;
     bool ok = true;
     struct tpm_pers *p = NULL;
+    struct session *ps = NULL; /* sessions saved with the permanent state */
     struct vol_copy *v = NULL;
 
     rd_init(&r, data, len);
@@ -460,7 +602,10 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
     }
     if (part == TPM_STATE_PERMANENT) {
         p = calloc(1, sizeof(*p));
-        if (!p) {
+        ps = calloc(MAX_ACTIVE_SESSIONS, sizeof(*ps));
+        if (!p || !ps) {
+            free(p);
+            free(ps);
             return -ENOMEM;
         }
         /* Defaults for what an older writer did not record. */
@@ -482,7 +627,7 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         struct rd sec;
         ok = rd_u16(&r, &tag) && rd_u32(&r, &n) && rd_sub(&r, n, &sec);
         if (ok) {
-            ok = p ? load_permanent_section(p, tag, &sec, &seen)
+            ok = p ? load_permanent_section(p, ps, tag, &sec, &seen)
                    : load_volatile_section(v, tag, &sec, &seen);
         }
     }
@@ -492,8 +637,18 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         t->p = *p;
         t->clock_ms = tpm_now(t);
         t->dirty = false;
+        if (p->saved_valid) {
+            /* Saved session contexts wait for the Startup after this power cycle. */
+            for (size_t i = 0; i < MAX_ACTIVE_SESSIONS; i++) {
+                if (ps[i].used && !t->sessions[i].used) {
+                    t->sessions[i] = ps[i];
+                }
+            }
+        }
     } else if (ok && v) {
         object_flush_all(t);
+        session_flush_all(t);
+        memcpy(t->sessions, v->sessions, sizeof(t->sessions));
         t->started = v->started;
         t->failure = v->failure;
         t->failure_rc = v->failure_rc;
@@ -507,6 +662,8 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
     if (p) {
         secret_wipe(p, sizeof(*p));
         free(p);
+        secret_wipe(ps, MAX_ACTIVE_SESSIONS * sizeof(*ps));
+        free(ps);
     }
     if (v) {
         secret_wipe(v, sizeof(*v));

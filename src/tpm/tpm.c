@@ -10,6 +10,7 @@
 #include "engine.h"
 #include "object.h"
 #include "pcr.h"
+#include "session.h"
 
 void tpm_profile_default(struct tpm_profile *p)
 {
@@ -96,6 +97,7 @@ void tpm_free(struct tpm *t)
     }
     object_flush_all(t);
     context_reset(t);
+    session_flush_all(t);
     drtm_abort(t);
     secret_wipe(t, sizeof(*t));
     free(t);
@@ -105,6 +107,7 @@ void tpm_init(struct tpm *t)
 {
     object_flush_all(t);
     context_reset(t);
+    session_flush_loaded(t);
     drtm_abort(t);
     t->powered = true;
     t->started = false;
@@ -118,6 +121,7 @@ void tpm_power_off(struct tpm *t)
 {
     object_flush_all(t);
     context_reset(t);
+    session_flush_loaded(t);
     drtm_abort(t);
     t->powered = false;
     t->started = false;
