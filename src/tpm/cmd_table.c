@@ -33,6 +33,7 @@ OPS(PCR_Extend);
 OPS(EventSequenceComplete);
 OPS(HashSequenceStart);
 OPS(TestParms);
+OPS(CreateLoaded);
 OPS(ActivateCredential);
 OPS(Duplicate);
 OPS(Rewrap);
@@ -151,6 +152,7 @@ const struct cmd_def cmd_table[] = {
     ROW(PolicyPassword, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyNvWritten, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyTemplate, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
+    ROW(CreateLoaded, 1, HN(DH_PARENT, USER), NOH, NOH, RH | EIN | EOUT),
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -515,7 +515,7 @@ TPM_RC rd_TPM2B_ECC_POINT(struct rd *r, TPMS_ECC_POINT *v)
 }
 
 /* §12.2.4 TPMT_PUBLIC */
-TPM_RC rd_TPMT_PUBLIC(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok)
+TPM_RC rd_TPMT_PUBLIC_head(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok)
 {
     memset(v, 0, sizeof(*v));
     TRY(rd_TPMI_ALG_PUBLIC(r, &v->type));
@@ -523,7 +523,12 @@ TPM_RC rd_TPMT_PUBLIC(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok)
     TRY(rd_U32(r, &v->objectAttributes));
     CHECK(!(v->objectAttributes & TPMA_OBJECT_RESERVED), TPM_RC_RESERVED_BITS);
     TRY(RD_TPM2B(r, &v->authPolicy));
-    TRY(rd_TPMU_PUBLIC_PARMS(r, v->type, &v->parameters));
+    return rd_TPMU_PUBLIC_PARMS(r, v->type, &v->parameters);
+}
+
+TPM_RC rd_TPMT_PUBLIC(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok)
+{
+    TRY(rd_TPMT_PUBLIC_head(r, v, null_name_ok));
     switch (v->type) {
     case TPM_ALG_RSA:
         return RD_TPM2B(r, &v->unique.rsa);

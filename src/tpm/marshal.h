@@ -55,6 +55,9 @@ TPM_RC rd_TPMT_PUBLIC_PARMS(struct rd *r, TPMT_PUBLIC_PARMS *v) MUST_CHECK;
 TPM_RC rd_TPMS_ECC_POINT(struct rd *r, TPMS_ECC_POINT *v) MUST_CHECK;
 TPM_RC rd_TPM2B_ECC_POINT(struct rd *r, TPMS_ECC_POINT *v) MUST_CHECK;
 TPM_RC rd_TPMT_PUBLIC(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok) MUST_CHECK;
+/* A TPMT_PUBLIC up to (not including) its unique field: templates whose unique is a
+ * TPMS_DERIVE (CreateLoaded under a derivation parent, Part 2 §12.2.3.2). */
+TPM_RC rd_TPMT_PUBLIC_head(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok) MUST_CHECK;
 TPM_RC rd_TPM2B_PUBLIC(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok) MUST_CHECK;
 TPM_RC rd_TPMT_SIGNATURE(struct rd *r, TPMT_SIGNATURE *v, bool null_ok) MUST_CHECK;
 TPM_RC rd_TPMS_NV_PUBLIC(struct rd *r, TPMS_NV_PUBLIC *v) MUST_CHECK;

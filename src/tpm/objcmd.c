@@ -469,3 +469,117 @@ static TPM_RC cc_EvictControl(struct tpm *t, struct cmd *c, const struct in_Evic
 }
 
 CMD_OPS_NO_OUT(EvictControl);
+
+/* ---- Part 3 §12.9 TPM2_CreateLoaded ---- */
+
+struct in_CreateLoaded {
+    TPMS_SENSITIVE_CREATE inSensitive;
+    TPM2B_TEMPLATE inPublic; /* parsed by the handler: its unique depends on the parent */
+};
+
+static TPM_RC parse_CreateLoaded(struct rd *r, struct in_CreateLoaded *in)
+{
+    PARAM(1, rd_TPM2B_SENSITIVE_CREATE(r, &in->inSensitive));
+    PARAM(2, RD_TPM2B(r, &in->inPublic));
+    return TPM_RC_SUCCESS;
+}
+
+static void emit_CreateLoaded(struct wr *w, const struct out_create *out)
+{
+    WR_TPM2B(w, &out->outPrivate);
+    wr_TPM2B_PUBLIC(w, &out->outPublic);
+    WR_TPM2B(w, &out->name);
+}
+
+/*
+ * The template: a TPMT_PUBLIC, except under a derivation parent where unique is a
+ * TPMS_DERIVE { label, context } (Part 2 §12.2.3.2, Part 1 §27.7.4). A derived object's
+ * key material comes from K = KDFa(parentNameAlg, parentSecret, "Derived Object", label,
+ * context, 8*|H|) with the draws of primary.h.
+ */
+static TPM_RC parse_template(const TPM2B_TEMPLATE *tp, bool derive, TPMT_PUBLIC *pub,
+                             TPMS_DERIVE *dv)
+{
+    struct rd r;
+    rd_init(&r, tp->buffer, tp->size);
+    CHECK(tp->size > 0, TPM_RC_SIZE);
+    if (!derive) {
+        TRY(rd_TPMT_PUBLIC(&r, pub, NO_NULL));
+    } else {
+        TRY(rd_TPMT_PUBLIC_head(&r, pub, NO_NULL));
+        TRY(RD_TPM2B(&r, &dv->label));
+        TRY(RD_TPM2B(&r, &dv->context));
+    }
+    CHECK(rd_done(&r), TPM_RC_SIZE);
+    return TPM_RC_SUCCESS;
+}
+
+static TPM_RC cc_CreateLoaded(struct tpm *t, struct cmd *c, const struct in_CreateLoaded *in,
+                              struct out_create *out)
+{
+    TPM_HANDLE ph = c->handles[0];
+    bool primary = (ph >> HR_SHIFT) == TPM_HT_PERMANENT;
+    struct object *parent = primary ? NULL : key_of(t, ph);
+    bool derive = parent && object_is_derivation(parent);
+    TPMT_PUBLIC pub;
+    TPMS_DERIVE dv;
+    TPMT_SENSITIVE sens;
+    TPM2B_NAME hname;
+    uint8_t k[MAX_DIGEST_SIZE];
+    TPM_RC rc;
+    memset(&dv, 0, sizeof(dv));
+    CHECK(primary || (parent && (derive || object_is_storage(parent))), RC_H(TPM_RC_TYPE, 1));
+    PARAM(2, parse_template(&in->inPublic, derive, &pub, &dv));
+    PARAM(2, object_check_public(&pub, parent));
+    PARAM(1, object_check_create(&pub, &in->inSensitive));
+    if (derive) {
+        /* Derived keys are asymmetric or keyed-hash keys the TPM computes itself. */
+        PARAM(1, in->inSensitive.data.size == 0 ? TPM_RC_SUCCESS : TPM_RC_VALUE);
+    }
+    struct object *o = object_alloc(t, OBJ_KEY);
+    CHECK(o, TPM_RC_OBJECT_MEMORY);
+    if (primary) {
+        rc = primary_derive(t, ph, &pub, &in->inSensitive, &sens, true);
+    } else if (derive) {
+        uint16_t dsize = hash_size(parent->pub.nameAlg);
+        rc = crypto_kdfa(parent->pub.nameAlg, parent->sens.sensitive.buffer,
+                         parent->sens.sensitive.size, "Derived Object", dv.label.buffer,
+                         dv.label.size, dv.context.buffer, dv.context.size, dsize * 8u, k)
+                 ? TPM_RC_SUCCESS
+                 : TPM_RC_FAILURE;
+        struct keysrc src = {true, parent->pub.nameAlg, k, dsize, NULL, 0, 0};
+        if (rc == TPM_RC_SUCCESS) {
+            rc = object_generate(&pub, &sens, &in->inSensitive, &src);
+        }
+        secret_wipe(k, sizeof(k));
+    } else {
+        struct keysrc src = {false, TPM_ALG_NULL, NULL, 0, NULL, 0, 0};
+        rc = object_generate(&pub, &sens, &in->inSensitive, &src);
+    }
+    if (rc == TPM_RC_SUCCESS) {
+        auth_set(&sens.authValue, &in->inSensitive.userAuth);
+        if (primary) {
+            entity_handle_name(ph, &hname);
+            rc = object_install(o, ph, &hname, &pub, &sens, OBJF_PRIMARY);
+        } else {
+            rc = object_install(o, parent->hierarchy, &parent->qname, &pub, &sens, 0);
+        }
+    }
+    if (rc == TPM_RC_SUCCESS && !primary && !derive) {
+        /* A derived object has no private blob: the same label and context derive it again
+         * (a keyed-hash derivation parent has no symmetric key to protect one with). */
+        rc = object_protect(parent, &o->name, &sens, &out->outPrivate);
+    }
+    secret_wipe(&sens, sizeof(sens));
+    if (rc != TPM_RC_SUCCESS) {
+        object_free(o);
+        return rc == TPM_RC_VALUE ? RC_P(rc, 2) : rc;
+    }
+    out->outPublic = o->pub;
+    out->name = o->name;
+    c->out_handle = o->handle;
+    return TPM_RC_SUCCESS;
+}
+
+CMD_OPS_FULL(CreateLoaded, struct in_CreateLoaded, struct out_create, parse_CreateLoaded,
+             emit_CreateLoaded);

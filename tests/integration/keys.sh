@@ -68,6 +68,8 @@ step "create ecc" tpm2_create -C $P -G ecc256 -u ecc.pub -r ecc.priv
 step "create hmac" tpm2_create -C $P -G hmac -u hmac.pub -r hmac.priv
 echo "sealed secret 42" >secret.txt
 step "create sealed" tpm2_create -C $P -u seal.pub -r seal.priv -i secret.txt -p sealpw
+step "createloaded (create -c)" tpm2_create -C $P -G ecc256 -u cl.pub -r cl.priv -c cl.ctx
+step "readpublic createloaded" tpm2_readpublic -c cl.ctx
 step "load rsa" tpm2_load -C $P -u rsa.pub -r rsa.priv -c rsa.ctx
 step "load ecc" tpm2_load -C $P -u ecc.pub -r ecc.priv -c ecc.ctx
 step "load hmac" tpm2_load -C $P -u hmac.pub -r hmac.priv -c hmac.ctx

@@ -1006,6 +1006,81 @@ static void test_change_eps(void **state)
     tpm_free(t);
 }
 
+/* ---- CreateLoaded: under a hierarchy, a storage parent and a derivation parent ---- */
+
+static uint32_t create_loaded(struct tpm *t, TPM_HANDLE parent, enum tmpl k,
+                              const char *label, TPM_HANDLE *h, struct blob *pub)
+{
+    struct tcmd c;
+    struct trsp r;
+    struct blob priv;
+    tc_begin(&c, ST_S, TPM_CC_CreateLoaded);
+    tc_u32(&c, parent);
+    tc_pw_sessions(&c, pw_empty, 1);
+    tc_sensitive(&c, "", NULL, 0);
+    size_t m = tc_size16_begin(&c);
+    tmpl_body(&c, k, 0, 0);
+    if (label) {
+        /* unique is a TPMS_DERIVE: replace the empty ECC point (two zero sizes) */
+        c.n -= 4;
+        tc_2b(&c, label, (uint16_t)strlen(label));
+        tc_2b(&c, "ctx", 3);
+    }
+    tc_size16_end(&c, m);
+    uint32_t rc = tc_run(t, &c, &r);
+    if (rc == 0) {
+        *h = tr_u32(&r);
+        (void)tr_u32(&r);
+        priv.n = tr_2b(&r, priv.b, sizeof(priv.b));
+        pub->n = tr_2b(&r, pub->b, sizeof(pub->b));
+    }
+    return rc;
+}
+
+static void test_create_loaded(void **state)
+{
+    (void)state;
+    struct tpm *t = tpm_up();
+    TPM_HANDLE prim, h, dp;
+    struct blob p1, p2, p3, pp, priv, pub;
+    assert_int_equal(create_loaded(t, TPM_RH_OWNER, T_ECC_STORAGE, NULL, &prim, &p1), 0);
+    assert_int_equal(create_primary(t, TPM_RH_OWNER, T_ECC_STORAGE, &h, &p2), 0);
+    assert_true(blob_eq(&p1, &p2)); /* the same primary as CreatePrimary's */
+    assert_int_equal(create_loaded(t, prim, T_ECC_SIGN, NULL, &h, &p1), 0);
+    assert_int_equal(create_loaded(t, prim, T_ECC_SIGN, NULL, &h, &p2), 0);
+    assert_false(blob_eq(&p1, &p2)); /* ordinary keys are random */
+    /* A derivation parent: keyed hash, restricted decrypt. */
+    struct tcmd c;
+    struct trsp r;
+    tc_begin(&c, ST_S, TPM_CC_Create);
+    tc_u32(&c, prim);
+    tc_pw_sessions(&c, pw_empty, 1);
+    tc_sensitive(&c, "", NULL, 0);
+    size_t m = tc_size16_begin(&c);
+    tmpl_body(&c, T_SEAL, 0x00030072, 0);
+    tc_size16_end(&c, m);
+    tc_no_creation(&c);
+    assert_int_equal(tc_run(t, &c, &r), 0);
+    (void)tr_u32(&r);
+    priv.n = tr_2b(&r, priv.b, sizeof(priv.b));
+    pub.n = tr_2b(&r, pub.b, sizeof(pub.b));
+    assert_int_equal(load(t, prim, &priv, &pub, &dp), 0);
+    /* Derived keys: the same label and context give the same key, another label another. */
+    struct blob d1, d2, d3;
+    TPM_HANDLE x;
+    assert_int_equal(create_loaded(t, dp, T_ECC_SIGN, "alpha", &x, &d1), 0);
+    assert_int_equal(flush(t, x), 0);
+    assert_int_equal(create_loaded(t, dp, T_ECC_SIGN, "alpha", &x, &d2), 0);
+    assert_int_equal(flush(t, x), 0);
+    assert_int_equal(create_loaded(t, dp, T_ECC_SIGN, "beta", &x, &d3), 0);
+    assert_true(blob_eq(&d1, &d2));
+    assert_false(blob_eq(&d1, &d3));
+    /* A sealed object is no parent at all. */
+    (void)pp;
+    (void)p3;
+    tpm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1024,6 +1099,7 @@ int main(void)
         cmocka_unit_test(test_credential),
         cmocka_unit_test(test_load_external),
         cmocka_unit_test(test_change_eps),
+        cmocka_unit_test(test_create_loaded),
     };
     return cmocka_run_group_tests_name("keys", tests, NULL, NULL);
 }
