@@ -1081,6 +1081,101 @@ static void test_create_loaded(void **state)
     tpm_free(t);
 }
 
+/* ---- Import and Rewrap without wrappers; ChangePPS ---- */
+
+static void test_import_rewrap(void **state)
+{
+    (void)state;
+    struct tpm *t = tpm_up();
+    TPM_HANDLE prim, k, h;
+    struct blob pp, pub, priv, pub2;
+    assert_int_equal(create_primary(t, TPM_RH_OWNER, T_RSA_STORAGE, &prim, &pp), 0);
+    /* A duplicable ECDSA key: fixedTPM and fixedParent clear. */
+    struct tcmd c;
+    struct trsp r;
+    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
+    tc_u32(&c, TPM_RH_NULL);
+    tc_pw_sessions(&c, pw_empty, 1);
+    tc_sensitive(&c, "", NULL, 0);
+    size_t m = tc_size16_begin(&c);
+    tmpl_body(&c, T_ECC_SIGN, 0x00040060, 0);
+    tc_size16_end(&c, m);
+    tc_no_creation(&c);
+    assert_int_equal(tc_run(t, &c, &r), 0);
+    k = tr_u32(&r);
+    assert_int_equal(read_public(t, k, &pub, NULL), 0);
+    const struct object *o = object_find(t, k);
+    /* duplicate = the plain TPM2B_SENSITIVE (no inner, no outer wrapper) */
+    struct blob dup;
+    struct tcmd d;
+    d.n = 0;
+    m = tc_size16_begin(&d);
+    tc_u16(&d, TPM_ALG_ECC);
+    tc_2b(&d, "", 0);
+    tc_2b(&d, "", 0);
+    tc_2b(&d, o->sens.sensitive.buffer, o->sens.sensitive.size);
+    tc_size16_end(&d, m);
+    memcpy(dup.b, d.b, d.n);
+    dup.n = (uint16_t)d.n;
+    /* Rewrap from no parent to no parent hands it back unchanged. */
+    tc_begin(&c, ST_S, TPM_CC_Rewrap);
+    tc_u32(&c, TPM_RH_NULL);
+    tc_u32(&c, TPM_RH_NULL);
+    tc_pw_sessions(&c, pw_empty, 1);
+    tc_2b(&c, dup.b, dup.n);
+    tc_2b(&c, object_find(t, k)->name.buffer, object_find(t, k)->name.size);
+    tc_u16(&c, 0);
+    assert_int_equal(tc_run(t, &c, &r), 0);
+    (void)tr_u32(&r);
+    struct blob back;
+    back.n = tr_2b(&r, back.b, sizeof(back.b));
+    assert_true(blob_eq(&back, &dup));
+    for (int tamper = 0; tamper < 2; tamper++) {
+        struct blob dd = dup;
+        if (tamper) {
+            dd.b[dd.n - 1] ^= 1;
+        }
+        tc_begin(&c, ST_S, TPM_CC_Import);
+        tc_u32(&c, prim);
+        tc_pw_sessions(&c, pw_empty, 1);
+        tc_u16(&c, 0);              /* encryptionKey */
+        tc_2b(&c, pub.b, pub.n);    /* objectPublic */
+        tc_2b(&c, dd.b, dd.n);      /* duplicate */
+        tc_u16(&c, 0);              /* inSymSeed */
+        tc_u16(&c, TPM_ALG_NULL);   /* symmetricAlg */
+        uint32_t rc = tc_run(t, &c, &r);
+        if (tamper) {
+            assert_int_equal(rc, TPM_RC_BINDING | 0x340u);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        (void)tr_u32(&r);
+        priv.n = tr_2b(&r, priv.b, sizeof(priv.b));
+    }
+    assert_int_equal(load(t, prim, &priv, &pub, &h), 0);
+    assert_int_equal(read_public(t, h, &pub2, NULL), 0);
+    assert_true(blob_eq(&pub, &pub2));
+    /* fixedParent objects cannot be imported. */
+    assert_int_equal(read_public(t, prim, &pub2, NULL), 0);
+    tc_begin(&c, ST_S, TPM_CC_Import);
+    tc_u32(&c, prim);
+    tc_pw_sessions(&c, pw_empty, 1);
+    tc_u16(&c, 0);
+    tc_2b(&c, pub2.b, pub2.n);
+    tc_2b(&c, dup.b, dup.n);
+    tc_u16(&c, 0);
+    tc_u16(&c, TPM_ALG_NULL);
+    assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_ATTRIBUTES));
+    /* ChangePPS: platform objects are flushed. */
+    assert_int_equal(create_primary(t, TPM_RH_PLATFORM, T_ECC_STORAGE, &h, &pp), 0);
+    tc_begin(&c, ST_S, TPM_CC_ChangePPS);
+    tc_u32(&c, TPM_RH_PLATFORM);
+    tc_pw_sessions(&c, pw_empty, 1);
+    assert_int_equal(tc_run(t, &c, &r), 0);
+    assert_null(object_find(t, h));
+    tpm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1100,6 +1195,7 @@ int main(void)
         cmocka_unit_test(test_load_external),
         cmocka_unit_test(test_change_eps),
         cmocka_unit_test(test_create_loaded),
+        cmocka_unit_test(test_import_rewrap),
     };
     return cmocka_run_group_tests_name("keys", tests, NULL, NULL);
 }

@@ -7,6 +7,8 @@
 #define VTPM_TESTS_TPMCMD_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vtpm/tpm.h"
@@ -36,6 +38,9 @@ static inline void tc_u32(struct tcmd *c, uint32_t v)
 
 static inline void tc_bytes(struct tcmd *c, const void *p, size_t n)
 {
+    if (n == 0) {
+        return;
+    }
     memcpy(c->b + c->n, p, n);
     c->n += n;
 }
@@ -109,12 +114,54 @@ static inline uint32_t tr_rc(const struct trsp *r)
     return (uint32_t)r->b[6] << 24 | (uint32_t)r->b[7] << 16 | (uint32_t)r->b[8] << 8 | r->b[9];
 }
 
+/*
+ * Seeds for the engine fuzzer: with VTPM_CORPUS_DIR set, the first successful command of
+ * each code named here is written to that folder under its command name
+ * (fuzz/corpus/engine/ is made this way: VTPM_CORPUS_DIR=fuzz/corpus/engine test_keys).
+ */
+static inline void tc_corpus(const struct tcmd *c)
+{
+    static const struct {
+        uint32_t cc;
+        const char *name;
+    } names[] = {
+        {0x120, "EvictControl"}, {0x124, "ChangeEPS"}, {0x125, "ChangePPS"},
+        {0x12E, "SetPrimaryPolicy"}, {0x131, "CreatePrimary"}, {0x147, "ActivateCredential"},
+        {0x14B, "Duplicate"}, {0x150, "ObjectChangeAuth"}, {0x152, "Rewrap"}, {0x153, "Create"},
+        {0x156, "Import"}, {0x157, "Load"}, {0x15E, "Unseal"}, {0x161, "ContextLoad"},
+        {0x162, "ContextSave"}, {0x165, "FlushContext"}, {0x167, "LoadExternal"},
+        {0x168, "MakeCredential"}, {0x173, "ReadPublic"}, {0x191, "CreateLoaded"},
+    };
+    const char *dir = getenv("VTPM_CORPUS_DIR");
+    uint32_t cc = (uint32_t)c->b[6] << 24 | (uint32_t)c->b[7] << 16 | (uint32_t)c->b[8] << 8 |
+                  c->b[9];
+    if (!dir) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char path[4096];
+        if (names[i].cc != cc) {
+            continue;
+        }
+        snprintf(path, sizeof(path), "%s/%s", dir, names[i].name);
+        FILE *f = fopen(path, "wbx"); /* the first one only */
+        if (f) {
+            fwrite(c->b, 1, c->n, f);
+            fclose(f);
+        }
+    }
+}
+
 static inline uint32_t tc_run(struct tpm *t, struct tcmd *c, struct trsp *r)
 {
     tc_end(c);
     r->n = tpm_execute(t, 0, c->b, c->n, r->b, sizeof(r->b));
     r->off = 10;
-    return r->n >= 10 ? tr_rc(r) : 0xFFFFFFFF;
+    uint32_t rc = r->n >= 10 ? tr_rc(r) : 0xFFFFFFFF;
+    if (rc == 0) {
+        tc_corpus(c);
+    }
+    return rc;
 }
 
 static inline uint8_t tr_u8(struct trsp *r)
