@@ -80,6 +80,10 @@ refuse "unseal with a wrong password" tpm2_unseal -c seal.ctx -p wrong
 step "readpublic child" tpm2_readpublic -c rsa.ctx
 step "flushcontext transient" tpm2_flushcontext -t
 
+# A session salted with a TPM key (the salt is decrypted with object_decrypt_secret).
+step "salted session (rsa key)" sh -c 'tpm2_startauthsession --hmac-session -S ss.ctx -c prim_rsa2048.ctx && tpm2_unseal -c seal.ctx -p session:ss.ctx+sealpw -o /dev/null; rc=$?; tpm2_flushcontext ss.ctx; exit $rc'
+step "salted session (ecc key)" sh -c 'tpm2_startauthsession --hmac-session -S ss.ctx -c prim_ecc256.ctx && tpm2_unseal -c seal.ctx -p session:ss.ctx+sealpw -o /dev/null; rc=$?; tpm2_flushcontext ss.ctx; exit $rc'
+
 # Change an object's authValue, then unseal with the new one.
 step "changeauth sealed" tpm2_changeauth -c seal.ctx -C $P -p sealpw -r seal2.priv newpw
 step "load with new auth" tpm2_load -C $P -u seal.pub -r seal2.priv -c seal2.ctx
