@@ -36,9 +36,12 @@ uint16_t hash_size(TPM_ALG_ID alg)
 const struct alg_entry alg_table[] = {
     {TPM_ALG_SHA1, A_HASH},
     {TPM_ALG_HMAC, A_HASH | A_SIGN},
+    {TPM_ALG_AES, A_SYM},
+    {TPM_ALG_XOR, A_HASH | A_SYM},
     {TPM_ALG_SHA256, A_HASH},
     {TPM_ALG_SHA384, A_HASH},
     {TPM_ALG_SHA512, A_HASH},
+    {TPM_ALG_CFB, A_SYM | A_ENC},
 };
 
 const size_t alg_table_len = sizeof(alg_table) / sizeof(alg_table[0]);
