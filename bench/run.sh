@@ -177,9 +177,9 @@ tb() { # tpmbench with a time limit; a failure ends the run with the server logs
     fi
 }
 
-smaps() { # PID -> "rss_kb private_kb pss_kb"
+smaps() { # PID -> "rss_kb private_kb pss_kb private_dirty_kb"
     awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_(Clean|Dirty):/ {v+=$2}
-         END {print r+0, v+0, p+0}' "/proc/$1/smaps_rollup"
+         /^Private_Dirty:/ {d=$2} END {print r+0, v+0, p+0, d+0}' "/proc/$1/smaps_rollup"
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit}
@@ -188,6 +188,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit}
 declare -A R  # R[metric,X] = value
 
 T_BEGIN=$(date +%s)
+LOAD_BEGIN=$(cut -d' ' -f1-3 /proc/loadavg)
 say "scratch folder $W; $NCPU CPUs; starts=$STARTS instances=$INSTANCES iters=$ITERS" \
     "nv_iters=$NV_ITERS load=$LOAD"
 
@@ -234,9 +235,9 @@ for x in "${SERVERS[@]}"; do
     bg_start "$x" "$d" unix
     pid=$BG_PID
     tb ping -e "unix:$d/data"
-    read -r R[rss0,$x] R[priv0,$x] R[pss0,$x] < <(smaps "$pid")
+    read -r R[rss0,$x] R[priv0,$x] R[pss0,$x] R[dirty0,$x] < <(smaps "$pid")
     tb load -n "$LOAD" -e "unix:$d/data"
-    read -r R[rss1,$x] R[priv1,$x] R[pss1,$x] < <(smaps "$pid")
+    read -r R[rss1,$x] R[priv1,$x] R[pss1,$x] R[dirty1,$x] < <(smaps "$pid")
     bg_stop "$pid"
 done
 
@@ -262,7 +263,7 @@ many_round() {
     R[manyt,$x]=$(awk -v a="$t0" -v b="$t1" -v s="${R[manyt,$x]:-}" \
         'BEGIN {t = (b - a) / 1e6; printf "%.0f", s == "" ? t : (s + t) / 2}')
     for p in "${pids[@]}"; do
-        read -r r v s < <(smaps "$p")
+        read -r r v s _ < <(smaps "$p")
         rss=$((rss + r)) priv=$((priv + v)) pss=$((pss + s))
     done
     R[manyrss,$x]=$rss R[manypriv,$x]=$priv R[manypss,$x]=$pss
@@ -408,9 +409,11 @@ table() {
     row "idle after start: RSS" rss0 1 0 -
     row "idle after start: private (clean + dirty)" priv0 1 0 0.5
     row "idle after start: PSS" pss0 1 0 -
+    row "idle after start: private dirty (heap, stack, written data)" dirty0 1 0 0.5
     row "after $LOAD mixed commands: RSS" rss1 1 0 -
     row "after $LOAD mixed commands: private" priv1 1 0 0.5
     row "after $LOAD mixed commands: PSS" pss1 1 0 -
+    row "after $LOAD mixed commands: private dirty" dirty1 1 0 0.5
     section "Memory, $INSTANCES instances started together, idle"
     row "total RSS [MiB]" manyrss 1024 1 -
     row "total private [MiB]" manypriv 1024 1 0.5
@@ -521,6 +524,7 @@ Reproduce from the repository root with:
 | | |
 |---|---|
 | machine | $MACHINE |
+| load average (1, 5, 15 min) | at start $LOAD_BEGIN, at end $(cut -d' ' -f1-3 /proc/loadavg) |
 | state directories | $FS |
 | $A_NAME | \`${A_SHOW}\` — $A_VER |
 | $B_NAME | \`${B_SHOW}\` — $B_VER |
@@ -549,9 +553,11 @@ $TABLE
   servers alternate A B / B A.
 - **Memory**: \`/proc/PID/smaps_rollup\`: Rss, Pss, Private_Clean + Private_Dirty. One instance is
   read right after its first answer and again after $LOAD commands (every benchmark command in
-  turn, including the state-changing ones). A single instance's "private" includes the pages of
-  its libraries that no other process maps; with $INSTANCES instances those pages are shared,
-  so the per-instance figures there are the marginal cost of one more VM. $INSTANCES instances
+  turn, including the state-changing ones). A single instance's "private" and PSS include the
+  pages of its libraries that no other process maps at that moment (another swtpm running on
+  the host, e.g. a test's, lowers swtpm's figures); private dirty does not depend on that. With
+  $INSTANCES instances those library pages are shared, so the per-instance figures there are
+  the marginal cost of one more VM. $INSTANCES instances
   per server are started at once (a shell loop) from copies of an existing state; the figures
   are read when all have answered a GetRandom. After an untimed warm-up round, the servers run
   A B then B A; the wall time is the mean of both rounds.
