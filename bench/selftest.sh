@@ -51,7 +51,12 @@ pid=$(sed 's/.*pid=//' "$W/start.out")
 [ -s "$W/s/state/tpm2-00.permall" ] || fail "swtpm wrote no state in the start test"
 
 # 2. every command, with the commit check, against a unix and a TCP server, interleaved.
-port=$(( 20000 + RANDOM % 20000 ))
+port=
+for _ in $(seq 1 100); do
+    p=$(( 20000 + RANDOM % 20000 ))
+    if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
+done
+[ -n "$port" ] || fail "no free TCP port for the test server"
 swtpm_bg "$W/u"
 swtpm_bg "$W/t" not-need-init,startup-clear "type=tcp,port=$port"
 timeout 30 "$TPMBENCH" ping -e "unix:$W/u/data" -e "tcp:$port" || fail "ping failed"
@@ -79,6 +84,16 @@ if timeout 30 "$TPMBENCH" ping -e "unix:$W/n/data" 2> "$W/init.err"; then
     fail "tpmbench accepted an answer from a TPM that was never started up"
 fi
 grep -q 'response code 0x100' "$W/init.err" || fail "wrong refusal: $(cat "$W/init.err")"
+
+# ... and tpmbench start must not leave the server it spawned running after such an answer.
+mkdir -p "$W/e/state"
+if timeout 30 "$TPMBENCH" start -l "$W/swtpm.log" -e "unix:$W/e/data" -c "$W/e/ctrl" -- \
+        "$SWTPM" socket --tpm2 --tpmstate "dir=$W/e/state" --ctrl "type=unixio,path=$W/e/ctrl" \
+        --server "type=unixio,path=$W/e/data" --flags not-need-init 2> "$W/start.err"; then
+    fail "tpmbench start accepted an answer from a TPM that was never started up"
+fi
+grep -q 'response code 0x100' "$W/start.err" || fail "wrong refusal: $(cat "$W/start.err")"
+! pgrep -f "dir=$W/e/state" > /dev/null || fail "tpmbench start left its server running"
 
 # 5. the whole harness, tiny, swtpm against itself: every figure present, ratios computed.
 BENCH_B="$SWTPM socket --tpm2" BENCH_B_NAME=swtpm-B BENCH_A="$SWTPM socket --tpm2" \

@@ -73,17 +73,25 @@ struct opts {
     char **server_argv;
 };
 
+/* The server `start` spawned and has not reaped yet: die() must not leave it running. */
+static pid_t start_child;
+
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 static void die(const char *fmt, ...)
 {
     va_list ap;
+    int status;
 
     fputs("tpmbench: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    if (start_child > 0) {
+        kill(start_child, SIGKILL);
+        waitpid(start_child, &status, 0);
+    }
     exit(1);
 }
 
@@ -153,10 +161,11 @@ static socklen_t ep_addr(const char *spec, struct sockaddr_storage *ss)
 
 /*
  * Connects to EP, retrying while the server is not listening yet (ENOENT, ECONNREFUSED)
- * until deadline_ns (0: try once). If child > 0, gives up as soon as that process has exited.
- * Returns the socket, or -1 with a sentence on stderr.
+ * until deadline_ns (0: try once). While start_child is set, gives up as soon as that process
+ * has exited (and clears start_child, since it is reaped). Returns the socket, or -1 with a
+ * sentence on stderr.
  */
-static int ep_connect(const char *spec, uint64_t deadline_ns, pid_t child)
+static int ep_connect(const char *spec, uint64_t deadline_ns)
 {
     struct sockaddr_storage ss;
     socklen_t sl = ep_addr(spec, &ss);
@@ -184,9 +193,10 @@ static int ep_connect(const char *spec, uint64_t deadline_ns, pid_t child)
             fprintf(stderr, "tpmbench: cannot connect to %s: %s\n", spec, strerror(err));
             return -1;
         }
-        if (child > 0) {
+        if (start_child > 0) {
             int status;
-            if (waitpid(child, &status, WNOHANG) == child) {
+            if (waitpid(start_child, &status, WNOHANG) == start_child) {
+                start_child = 0;
                 fprintf(stderr, "tpmbench: the server exited (status 0x%x) before %s accepted "
                                 "a connection\n", (unsigned)status, spec);
                 return -1;
@@ -398,7 +408,7 @@ static void report(size_t i, enum bcmd c, uint64_t *s, size_t n)
 static void connect_all(struct opts *o, uint64_t deadline_ns)
 {
     for (size_t i = 0; i < o->neps; i++) {
-        o->eps[i].fd = ep_connect(o->eps[i].spec, deadline_ns, 0);
+        o->eps[i].fd = ep_connect(o->eps[i].spec, deadline_ns);
         if (o->eps[i].fd < 0) {
             exit(1);
         }
@@ -504,7 +514,7 @@ static int ctrl_shutdown(const char *ctrl_path, uint64_t deadline_ns)
     int ret = -1;
 
     snprintf(spec, sizeof(spec), "unix:%s", ctrl_path);
-    fd = ep_connect(spec, deadline_ns, 0);
+    fd = ep_connect(spec, deadline_ns);
     if (fd < 0) {
         return -1;
     }
@@ -567,11 +577,10 @@ static int cmd_start(struct opts *o)
     if (err != 0) {
         die("cannot start %s: %s", o->server_argv[0], strerror(err));
     }
-    ep->fd = ep_connect(ep->spec, t0 + (uint64_t)o->timeout_ms * 1000000u, pid);
+    start_child = pid;
+    ep->fd = ep_connect(ep->spec, t0 + (uint64_t)o->timeout_ms * 1000000u);
     if (ep->fd < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        exit(1);
+        die("the server %s did not answer on %s", o->server_argv[0], ep->spec);
     }
     ep_run(ep, BCMD_GETRANDOM, NULL);
     t1 = now_ns();
@@ -579,8 +588,6 @@ static int cmd_start(struct opts *o)
     t2 = now_ns();
     if (o->ctrl) {
         if (ctrl_shutdown(o->ctrl, t2 + 1000000000u) != 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
             die("the server did not accept CMD_SHUTDOWN on %s", o->ctrl);
         }
     } else {
@@ -588,8 +595,10 @@ static int cmd_start(struct opts *o)
     }
     close(ep->fd);
     if (reap(pid, 5000, &status) != 0) {
+        start_child = 0; /* reap() killed and reaped it */
         die("the server (pid %d) did not exit within 5 s of being told to", (int)pid);
     }
+    start_child = 0;
     t3 = now_ns();
     printf("RESULT start_us=%.1f stop_us=%.1f pid=%d\n", (double)(t1 - t0) / 1e3,
            (double)(t3 - t2) / 1e3, (int)pid);
