@@ -40,6 +40,7 @@ const struct alg_entry alg_table[] = {
     {TPM_ALG_AES, A_SYM},
     {TPM_ALG_MGF1, A_HASH | A_METH},
     {TPM_ALG_KEYEDHASH, A_HASH | A_OBJ},
+    {TPM_ALG_XOR, A_HASH | A_SYM},
     {TPM_ALG_SHA256, A_HASH},
     {TPM_ALG_SHA384, A_HASH},
     {TPM_ALG_SHA512, A_HASH},

@@ -115,10 +115,15 @@ static inline uint32_t tr_rc(const struct trsp *r)
 }
 
 /*
- * Seeds for the engine fuzzer: with VTPM_CORPUS_DIR set, the first successful command of
- * each code named here is written to that folder under its command name
- * (fuzz/corpus/engine/ is made this way: VTPM_CORPUS_DIR=fuzz/corpus/engine test_keys).
+ * Seeds for the engine fuzzer (fuzz/fuzz_engine.c format: each command preceded by a flag
+ * byte, 0 = locality 0). With VTPM_CORPUS_DIR set, the first successful command of each code
+ * named here is written to that folder under its command name, preceded by the successful
+ * commands of the same test since its Startup, so the seed reaches the handler with objects
+ * loaded (fuzz/corpus/engine/ is made this way: VTPM_CORPUS_DIR=fuzz/corpus/engine test_keys).
  */
+static uint8_t tc_log[32768];
+static size_t tc_log_n;
+
 static inline void tc_corpus(const struct tcmd *c)
 {
     static const struct {
@@ -138,6 +143,16 @@ static inline void tc_corpus(const struct tcmd *c)
     if (!dir) {
         return;
     }
+    if (cc == 0x144) { /* Startup: a new engine; the fuzz target starts it itself */
+        tc_log_n = 0;
+        return;
+    }
+    if (tc_log_n + 1 + c->n > sizeof(tc_log)) {
+        return;
+    }
+    tc_log[tc_log_n++] = 0;
+    memcpy(tc_log + tc_log_n, c->b, c->n);
+    tc_log_n += c->n;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char path[4096];
         if (names[i].cc != cc) {
@@ -146,7 +161,7 @@ static inline void tc_corpus(const struct tcmd *c)
         snprintf(path, sizeof(path), "%s/%s", dir, names[i].name);
         FILE *f = fopen(path, "wbx"); /* the first one only */
         if (f) {
-            fwrite(c->b, 1, c->n, f);
+            fwrite(tc_log, 1, tc_log_n, f);
             fclose(f);
         }
     }

@@ -1,0 +1,592 @@
+#!/bin/bash
+# make bench: vtpmd and Debian's swtpm measured side by side in one run, on the same machine,
+# alternating between the two so that drift hits both alike. Prints a markdown table and
+# writes it, with the machine and the versions, to docs/BENCHMARKS.md.
+#
+#   bench/run.sh [BUILD]            (BUILD defaults to "build"; `make bench` passes it)
+#
+# Environment (all optional):
+#   BENCH_QUICK=1                  a smoke run (seconds, < 30 s): fewer starts, instances,
+#                                  iterations (full run: about a minute per server)
+#   BENCH_A, BENCH_B               server command and its leading arguments; default
+#                                  "swtpm socket --tpm2" and "BUILD/src/daemon/vtpmd socket --tpm2"
+#   BENCH_A_NAME, BENCH_B_NAME     column names (default swtpm, vtpmd)
+#   BENCH_A_EXTRA, BENCH_B_EXTRA   arguments appended to every start of that server; %KEY%
+#                                  becomes the path of a 0600 key file made for this run
+#   BENCH_A_INIT, BENCH_B_INIT     a command that creates a new vTPM's state in the folder
+#                                  %STATE% (and %KEY%), for a server that does not create it
+#                                  itself on its first start in an empty folder (as swtpm does)
+#   BENCH_STARTS BENCH_INSTANCES BENCH_ITERS BENCH_NV_ITERS BENCH_LOAD   sizes (see below)
+#   BENCH_OUT                      where the report goes (default docs/BENCHMARKS.md; - = none)
+#   BENCH_DIR                      parent of the run's scratch folder (default $TMPDIR or /tmp)
+#   BENCH_GUEST_HOOK               guest-boot hook (default tests/guest/bench-hook.sh)
+#   BENCH_KEEP=1                   keep the scratch folder (logs, state) after the run
+#
+# To validate the harness itself, measure swtpm against itself:
+#   BENCH_B=swtpm\ socket\ --tpm2 BENCH_B_NAME=swtpm-B BENCH_OUT=- bench/run.sh build
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+TPMBENCH=$BUILD/bench/tpmbench
+VTPMD=$BUILD/src/daemon/vtpmd
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+    STARTS=${BENCH_STARTS:-10}; INSTANCES=${BENCH_INSTANCES:-50}; ITERS=${BENCH_ITERS:-2000}
+    NV_ITERS=${BENCH_NV_ITERS:-500}; LOAD=${BENCH_LOAD:-1000}
+else
+    STARTS=${BENCH_STARTS:-30}; INSTANCES=${BENCH_INSTANCES:-200}; ITERS=${BENCH_ITERS:-20000}
+    NV_ITERS=${BENCH_NV_ITERS:-5000}; LOAD=${BENCH_LOAD:-1000}
+fi
+BLOCK=$(( ITERS >= 2000 ? 250 : (ITERS + 3) / 4 ))
+NV_BLOCK=$(( NV_ITERS >= 1000 ? 100 : (NV_ITERS + 3) / 4 ))
+OUT=${BENCH_OUT-$ROOT/docs/BENCHMARKS.md}
+GUEST_HOOK=${BENCH_GUEST_HOOK:-$ROOT/tests/guest/bench-hook.sh}
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+fail() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+[ -x "$TPMBENCH" ] || fail "$TPMBENCH is missing: build first (make bench builds it)."
+command -v taskset >/dev/null || fail "taskset (util-linux) is missing: run scripts/deps.sh."
+
+# ---------------------------------------------------------------------------------------------
+# The two servers. A is the reference (swtpm), B the candidate (vtpmd).
+read -r -a A_CMD <<< "${BENCH_A:-swtpm socket --tpm2}"
+A_NAME=${BENCH_A_NAME:-swtpm}
+if [ -n "${BENCH_B:-}" ]; then
+    read -r -a B_CMD <<< "$BENCH_B"
+else
+    B_CMD=("$VTPMD" socket --tpm2)
+fi
+B_NAME=${BENCH_B_NAME:-vtpmd}
+command -v "${A_CMD[0]}" >/dev/null || fail "${A_CMD[0]} not found: run scripts/deps.sh."
+HAVE_B=1
+if ! command -v "${B_CMD[0]}" >/dev/null; then
+    HAVE_B=0
+    say "*** ${B_CMD[0]} does not exist (vtpmd not built yet): measuring $A_NAME alone. ***"
+fi
+SERVERS=(A)
+[ $HAVE_B = 1 ] && SERVERS=(A B)
+
+# The CPUs this process may use (cgroups and affinity may hide some): client on the first,
+# servers on the first (same core) or the second (different cores).
+read -r -a CPUS <<< "$(taskset -cp $$ | sed 's/.*: //' | tr ',' '\n' |
+    awk -F- '{for (c = $1; c <= ($2 == "" ? $1 : $2); c++) printf "%d ", c}')"
+NCPU=${#CPUS[@]}
+[ "$NCPU" -ge 1 ] || fail "cannot read this process's CPU affinity with taskset"
+SCRATCH_PARENT=${BENCH_DIR:-${TMPDIR:-/tmp}}
+W=$(mktemp -d "$SCRATCH_PARENT/vtpm-bench.XXXXXX")
+PIDS=()
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        say "scratch folder kept: $W"
+    else
+        rm -rf "$W"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$W/log"
+# A key for servers that want one (%KEY% in BENCH_*_EXTRA): 32 random bytes, hex, mode 0600.
+( umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$W/key" )
+
+extra_args() { # NAME -> EXTRA array
+    local e
+    if [ "$1" = A ]; then e=${BENCH_A_EXTRA:-}; else e=${BENCH_B_EXTRA:-}; fi
+    read -r -a EXTRA <<< "${e//%KEY%/$W/key}"
+}
+
+# new_state X DIR: DIR/state becomes the state of a new vTPM that never ran: an empty folder,
+# or what BENCH_X_INIT makes of it.
+new_state() {
+    local x=$1 d=$2 init
+    rm -rf "$d/state"
+    mkdir -p "$d/state"
+    if [ "$x" = A ]; then init=${BENCH_A_INIT:-}; else init=${BENCH_B_INIT:-}; fi
+    [ -n "$init" ] || return 0
+    init=${init//%KEY%/$W/key}
+    read -r -a INIT <<< "${init//%STATE%/$d/state}"
+    "${INIT[@]}" >>"$W/log/$x.log" 2>&1 || fail "BENCH_${x}_INIT failed (see $W/log/$x.log)"
+}
+
+# srv_argv X DIR TRANSPORT PORT -> SRV array: the command line as QEMU/libvirt start swtpm
+# (state dir, unix control socket, not-need-init,startup-clear), plus a data server socket.
+srv_argv() {
+    local x=$1 d=$2 tr=$3 port=${4:-}
+    local -n cmd=${x}_CMD
+    extra_args "$x"
+    SRV=("${cmd[@]}" --tpmstate "dir=$d/state" --ctrl "type=unixio,path=$d/ctrl"
+         --flags not-need-init,startup-clear)
+    if [ "$tr" = tcp ]; then
+        SRV+=(--server "type=tcp,port=$port")
+    else
+        SRV+=(--server "type=unixio,path=$d/data")
+    fi
+    SRV+=("${EXTRA[@]}")
+}
+
+ep_of() { # DIR TRANSPORT PORT
+    if [ "$2" = tcp ]; then echo "tcp:$3"; else echo "unix:$1/data"; fi
+}
+
+free_port() { # a TCP port nobody listens on, away from the usual 2321/2322
+    local p
+    for _ in $(seq 1 200); do
+        p=$(( 20000 + RANDOM % 20000 ))
+        if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+            echo "$p"
+            return 0
+        fi
+    done
+    fail "no free TCP port found"
+}
+
+# bg_start X DIR TRANSPORT [PORT]: starts a server in the background; sets BG_PID.
+bg_start() {
+    srv_argv "$@"
+    "${SRV[@]}" >>"$W/log/$1.log" 2>&1 &
+    BG_PID=$!
+    PIDS+=("$BG_PID")
+}
+
+bg_stop() { # PID...: SIGTERM, then wait for each
+    local p
+    for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "$@"; do wait "$p" 2>/dev/null || true; done
+    local keep=() q
+    for q in "${PIDS[@]}"; do
+        case " $* " in *" $q "*) ;; *) keep+=("$q") ;; esac
+    done
+    PIDS=("${keep[@]}")
+}
+
+tb() { # tpmbench with a time limit; a failure ends the run with the server logs' tail
+    if ! timeout --kill-after=5 300 "$TPMBENCH" "$@"; then
+        for f in "$W"/log/*.log; do
+            [ -s "$f" ] && { say "last lines of $f:"; tail -n 5 "$f" >&2; }
+        done
+        fail "tpmbench $1 failed (see above): no figures are reported for a failed run."
+    fi
+}
+
+smaps() { # PID -> "rss_kb private_kb pss_kb private_dirty_kb"
+    awk '/^Rss:/ {r=$2} /^Pss:/ {p=$2} /^Private_(Clean|Dirty):/ {v+=$2}
+         /^Private_Dirty:/ {d=$2} END {print r+0, v+0, p+0, d+0}' "/proc/$1/smaps_rollup"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"; exit}
+    if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+declare -A R  # R[metric,X] = value
+
+T_BEGIN=$(date +%s)
+LOAD_BEGIN=$(cut -d' ' -f1-3 /proc/loadavg)
+say "scratch folder $W; $NCPU CPUs; starts=$STARTS instances=$INSTANCES iters=$ITERS" \
+    "nv_iters=$NV_ITERS load=$LOAD"
+
+# ---------------------------------------------------------------------------------------------
+# 1. Start-up: process start -> first answered command (GetRandom on the data socket), on an
+#    existing state (a VM restarting) and on a new vTPM's state (its very first start).
+#    Alternating A B / B A each round. Each server is stopped with CMD_SHUTDOWN, as libvirt does.
+say "start-up: $STARTS starts per server and state"
+for x in "${SERVERS[@]}"; do
+    d=$W/start/$x
+    mkdir -p "$W/start/${x}e"
+    new_state "$x" "$d"
+    srv_argv "$x" "$d" unix
+    tb start -l "$W/log/$x.log" -e "unix:$d/data" -c "$d/ctrl" -- "${SRV[@]}" >/dev/null
+done
+for i in $(seq 1 "$STARTS"); do
+    order=("${SERVERS[@]}")
+    if [ $((i % 2)) = 0 ] && [ $HAVE_B = 1 ]; then order=(B A); fi
+    for x in "${order[@]}"; do
+        d=$W/start/$x
+        srv_argv "$x" "$d" unix
+        tb start -l "$W/log/$x.log" -e "unix:$d/data" -c "$d/ctrl" -- "${SRV[@]}" \
+            >> "$W/start/$x.res"
+        d=$W/start/${x}e
+        new_state "$x" "$d"
+        srv_argv "$x" "$d" unix
+        tb start -l "$W/log/$x.log" -e "unix:$d/data" -c "$d/ctrl" -- "${SRV[@]}" \
+            >> "$W/start/${x}e.res"
+    done
+done
+for x in "${SERVERS[@]}"; do
+    R[start,$x]=$(sed -n 's/.*start_us=\([0-9.]*\).*/\1/p' "$W/start/$x.res" | median)
+    R[starte,$x]=$(sed -n 's/.*start_us=\([0-9.]*\).*/\1/p' "$W/start/${x}e.res" | median)
+    R[stop,$x]=$(sed -n 's/.*stop_us=\([0-9.]*\).*/\1/p' "$W/start/$x.res" | median)
+done
+
+# ---------------------------------------------------------------------------------------------
+# 2. Memory of one instance: idle right after its first answer, then after LOAD mixed commands.
+say "memory: one instance, idle and after $LOAD mixed commands"
+for x in "${SERVERS[@]}"; do
+    d=$W/mem1/$x
+    mkdir -p "$d"
+    cp -a "$W/start/$x/state" "$d/state"
+    bg_start "$x" "$d" unix
+    pid=$BG_PID
+    tb ping -e "unix:$d/data"
+    read -r R[rss0,$x] R[priv0,$x] R[pss0,$x] R[dirty0,$x] < <(smaps "$pid")
+    tb load -n "$LOAD" -e "unix:$d/data"
+    read -r R[rss1,$x] R[priv1,$x] R[pss1,$x] R[dirty1,$x] < <(smaps "$pid")
+    bg_stop "$pid"
+done
+
+# ---------------------------------------------------------------------------------------------
+# 3. INSTANCES instances started together (each its own copy of an existing state), idle.
+#    A warm-up round of A (discarded: the first round on a machine pays for the kernel's
+#    caches), then A B and B A; the wall time is the mean of two, the memory the last one's.
+many_round() {
+    local x=$1 i t0 t1 p r v s rss=0 priv=0 pss=0
+    local eps=() pids=()
+    for i in $(seq 1 "$INSTANCES"); do
+        mkdir -p "$W/many/$x/$i"
+        cp -a "$W/start/$x/state" "$W/many/$x/$i/state"
+        eps+=(-e "unix:$W/many/$x/$i/data")
+    done
+    t0=$(date +%s%N)
+    for i in $(seq 1 "$INSTANCES"); do
+        bg_start "$x" "$W/many/$x/$i" unix
+        pids+=("$BG_PID")
+    done
+    tb ping -t 120000 "${eps[@]}"
+    t1=$(date +%s%N)
+    R[manyt,$x]=$(awk -v a="$t0" -v b="$t1" -v s="${R[manyt,$x]:-}" \
+        'BEGIN {t = (b - a) / 1e6; printf "%.0f", s == "" ? t : (s + t) / 2}')
+    for p in "${pids[@]}"; do
+        read -r r v s _ < <(smaps "$p")
+        rss=$((rss + r)) priv=$((priv + v)) pss=$((pss + s))
+    done
+    R[manyrss,$x]=$rss R[manypriv,$x]=$priv R[manypss,$x]=$pss
+    bg_stop "${pids[@]}"
+    rm -rf "$W/many/$x"
+}
+say "memory: $INSTANCES instances started together, a warm-up round and two rounds each"
+many_round A
+unset 'R[manyt,A]'
+for x in "${SERVERS[@]}"; do many_round "$x"; done
+for x in $(printf '%s\n' "${SERVERS[@]}" | tac); do many_round "$x"; done
+
+# ---------------------------------------------------------------------------------------------
+# 4. Latency over one persistent connection per server, unix socket and TCP, client and server
+#    on the same core and on different cores. tpmbench alternates A and B in blocks.
+CHEAP=getrandom,pcrextend,pcrread,hash,getcap
+PINS=(same)
+if [ "$NCPU" -ge 2 ]; then PINS=(same diff); fi
+CCORE=${CPUS[0]}
+for tr in unix tcp; do
+    eps=()
+    pids=()
+    for x in "${SERVERS[@]}"; do
+        d=$W/lat-$tr/$x
+        mkdir -p "$d"
+        cp -a "$W/start/$x/state" "$d/state"
+        port=$(free_port)
+        bg_start "$x" "$d" "$tr" "$port"
+        pids+=("$BG_PID")
+        eps+=(-e "$(ep_of "$d" "$tr" "$port")" -s "$d/state")
+    done
+    tb ping "${eps[@]}"
+    for pin in "${PINS[@]}"; do
+        if [ "$pin" = same ]; then score=${CPUS[0]}; else score=${CPUS[1]}; fi
+        for p in "${pids[@]}"; do taskset -a -p -c "$score" "$p" >/dev/null; done
+        say "latency: $tr, $pin core(s), $ITERS iterations of $CHEAP"
+        taskset -c "$CCORE" timeout --kill-after=5 600 "$TPMBENCH" lat -n "$ITERS" -b "$BLOCK" \
+            -w 50 -C "$CHEAP" "${eps[@]}" > "$W/lat-$tr-$pin.res" \
+            || { cat "$W/lat-$tr-$pin.res" >&2; fail "tpmbench lat failed (see above)"; }
+        if [ "$tr" = unix ] && [ "$pin" = "${PINS[-1]}" ]; then
+            say "durable commits: $tr, $pin core(s), $NV_ITERS iterations each"
+            taskset -c "$CCORE" timeout --kill-after=5 600 "$TPMBENCH" lat -n "$NV_ITERS" \
+                -b "$NV_BLOCK" -w 20 -C daparams,changeauth "${eps[@]}" > "$W/nv.res" \
+                || { cat "$W/nv.res" >&2; fail "tpmbench lat (commits) failed (see above)"; }
+        fi
+    done
+    bg_stop "${pids[@]}"
+done
+NV_PIN=${PINS[-1]}
+
+lat_get() { # FILE EP CMD FIELD
+    sed -n "s/^RESULT ep=$2 cmd=$3 .*$4=\([0-9.]*\).*/\1/p" "$1"
+}
+
+# ---------------------------------------------------------------------------------------------
+# 5. Time a booting guest waits on the TPM: measured by the guest-boot harness when it exists.
+#    Contract: HOOK NAME SERVER ARGS... (NAME: swtpm or vtpmd; SERVER ARGS: the server command
+#    with its leading arguments, to which the hook adds --tpmstate, --ctrl ... as QEMU needs;
+#    BENCH_BUILD in the environment: the build folder) boots one guest with that server and
+#    prints a line "tpm_wait_ms=<number>": the time the guest spent waiting on TPM answers.
+GUEST=0
+GUEST_WHY="not measured (no tests/guest)"
+[ -d "$ROOT/tests/guest" ] && GUEST_WHY="not measured (no executable ${GUEST_HOOK#"$ROOT"/})"
+if [ -x "$GUEST_HOOK" ]; then
+    GUEST=1
+    for x in "${SERVERS[@]}"; do
+        declare -n cmd=${x}_CMD
+        extra_args "$x"
+        say "guest boot with $x: $GUEST_HOOK"
+        if [ "$x" = A ]; then name=$A_NAME; else name=$B_NAME; fi
+        v=$(BENCH_BUILD=$BUILD timeout --kill-after=10 600 "$GUEST_HOOK" "$name" "${cmd[@]}" \
+            "${EXTRA[@]}" \
+            | sed -n 's/^tpm_wait_ms=\([0-9.]*\)$/\1/p' | tail -n 1) \
+            || fail "the guest-boot hook $GUEST_HOOK failed"
+        [ -n "$v" ] || fail "the guest-boot hook printed no tpm_wait_ms= line"
+        R[guest,$x]=$v
+        unset -n cmd
+    done
+fi
+T_END=$(date +%s)
+
+# ---------------------------------------------------------------------------------------------
+# The report.
+A_LABEL=$A_NAME
+B_LABEL=$B_NAME
+MET=0
+TARGETED=0
+
+fmt() { # value scale decimals -> formatted, or "n/a"
+    awk -v v="$1" -v s="$2" -v d="$3" 'BEGIN {
+        if (v == "" || v == "nan") { print "n/a"; exit }
+        printf "%." d "f", v / s }'
+}
+
+row() { # METRIC KEY SCALE DECIMALS TARGET(max ratio or -)
+    local metric=$1 key=$2 scale=$3 dec=$4 target=$5 a b ratio tcell
+    a=$(fmt "${R[$key,A]:-}" "$scale" "$dec")
+    if [ $HAVE_B = 1 ]; then
+        b=$(fmt "${R[$key,B]:-}" "$scale" "$dec")
+        ratio=$(awk -v a="${R[$key,A]:-}" -v b="${R[$key,B]:-}" 'BEGIN {
+            if (a == "" || b == "" || a + 0 == 0) print "n/a"; else printf "%.2f", b / a }')
+    else
+        b="not built"
+        ratio="—"
+    fi
+    if [ "$target" = - ]; then
+        tcell="—"
+    else
+        tcell="≤ $target"
+        if [ "$ratio" != n/a ] && [ "$ratio" != "—" ]; then
+            TARGETED=$((TARGETED + 1))
+            if awk -v r="$ratio" -v t="$target" 'BEGIN {exit !(r <= t)}'; then
+                MET=$((MET + 1))
+                tcell="≤ $target ✓"
+            else
+                tcell="≤ $target ✗"
+            fi
+        fi
+    fi
+    printf '| %s | %s | %s | %s | %s |\n' "$metric" "$a" "$b" "$ratio" "$tcell"
+}
+
+section() { printf '| **%s** | | | | |\n' "$1"; }
+
+CMD_LABEL_getrandom="GetRandom(32)"
+CMD_LABEL_pcrextend="PCR_Extend(16, sha256, password session)"
+CMD_LABEL_pcrread="PCR_Read(sha256, PCR 0)"
+CMD_LABEL_hash="Hash(64 B, sha256)"
+CMD_LABEL_getcap="GetCapability(TPM_PROPERTIES, 1)"
+CMD_LABEL_daparams="DictionaryAttackParameters (alternating)"
+CMD_LABEL_changeauth="HierarchyChangeAuth(owner, alternating)"
+
+table() {
+    local tr pin c i lbl f x
+    printf '| metric | %s | %s | ratio (%s/%s) | target |\n' "$A_LABEL" "$B_LABEL" \
+        "$B_LABEL" "$A_LABEL"
+    printf '|---|---:|---:|---:|---|\n'
+    section "Start-up (median of $STARTS starts)"
+    row "process start → first answered GetRandom, existing state [ms]" start 1000 2 0.33
+    row "process start → first answered GetRandom, new vTPM (first start) [ms]" starte 1000 2 0.33
+    row "CMD_SHUTDOWN → process exited [ms]" stop 1000 2 -
+    section "Memory, one instance [KiB]"
+    row "idle after start: RSS" rss0 1 0 -
+    row "idle after start: private (clean + dirty)" priv0 1 0 0.5
+    row "idle after start: PSS" pss0 1 0 -
+    row "idle after start: private dirty (heap, stack, written data)" dirty0 1 0 0.5
+    row "after $LOAD mixed commands: RSS" rss1 1 0 -
+    row "after $LOAD mixed commands: private" priv1 1 0 0.5
+    row "after $LOAD mixed commands: PSS" pss1 1 0 -
+    row "after $LOAD mixed commands: private dirty" dirty1 1 0 0.5
+    section "Memory, $INSTANCES instances started together, idle"
+    row "total RSS [MiB]" manyrss 1024 1 -
+    row "total private [MiB]" manypriv 1024 1 0.5
+    row "total PSS [MiB]" manypss 1024 1 -
+    for x in "${SERVERS[@]}"; do
+        R[manyprivi,$x]=$(awk -v v="${R[manypriv,$x]}" -v n="$INSTANCES" 'BEGIN {print v / n}')
+        R[manypssi,$x]=$(awk -v v="${R[manypss,$x]}" -v n="$INSTANCES" 'BEGIN {print v / n}')
+    done
+    row "private per instance [KiB]" manyprivi 1 0 0.5
+    row "PSS per instance [KiB]" manypssi 1 0 -
+    row "wall time until all $INSTANCES answered [ms]" manyt 1 0 -
+    for tr in unix tcp; do
+        for pin in "${PINS[@]}"; do
+            f=$W/lat-$tr-$pin.res
+            if [ "$pin" = same ]; then lbl="same core"; else lbl="different cores"; fi
+            section "Latency over $tr socket, client and server on $lbl [µs] ($ITERS iterations)"
+            for c in ${CHEAP//,/ }; do
+                i=0
+                for x in "${SERVERS[@]}"; do
+                    R[m,$x]=$(lat_get "$f" "$i" "$c" median_us)
+                    R[p,$x]=$(lat_get "$f" "$i" "$c" p99_us)
+                    i=$((i + 1))
+                done
+                local -n clbl=CMD_LABEL_$c
+                row "$clbl median" m 1 1 0.6
+                row "$clbl p99" p 1 1 -
+                unset -n clbl
+            done
+        done
+    done
+    if [ "$NV_PIN" = same ]; then lbl="same core"; else lbl="different cores"; fi
+    section "Commands that commit persistent state, unix socket, $lbl [µs] ($NV_ITERS iterations)"
+    for c in daparams changeauth; do
+        i=0
+        for x in "${SERVERS[@]}"; do
+            R[m,$x]=$(lat_get "$W/nv.res" "$i" "$c" median_us)
+            R[p,$x]=$(lat_get "$W/nv.res" "$i" "$c" p99_us)
+            i=$((i + 1))
+        done
+        local -n clbl=CMD_LABEL_$c
+        row "$clbl median" m 1 1 0.6
+        row "$clbl p99" p 1 1 -
+        unset -n clbl
+    done
+    section "Guest boot"
+    if [ $GUEST = 1 ]; then
+        row "time the booting guest waits on the TPM [ms]" guest 1 1 -
+    else
+        printf '| time the booting guest waits on the TPM [ms] | %s | %s | — | — |\n' \
+            "$GUEST_WHY" "$GUEST_WHY"
+    fi
+}
+
+version_of() { # command word -> one line
+    local bin=$1 path pkg v
+    path=$(command -v "$bin" || echo "$bin")
+    v=$("$path" --version 2>/dev/null | head -n 1 || true)
+    pkg=$(dpkg-query -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1 || true)
+    if [ -n "$pkg" ]; then
+        v="$v (Debian package $pkg $(dpkg-query -W -f '${Version}' "$pkg"))"
+        if [ "$pkg" = swtpm ]; then
+            v="$v, libtpms $(dpkg-query -W -f '${Version}' libtpms0 2>/dev/null || echo '?')"
+        fi
+    elif git -C "$ROOT" rev-parse --short HEAD >/dev/null 2>&1; then
+        v="$v (built from vtpm $(git -C "$ROOT" describe --always --dirty 2>/dev/null))"
+    fi
+    echo "${v:-unknown}"
+}
+
+table > "$W/table.md"
+TABLE=$(cat "$W/table.md")
+REPRO="make bench"
+for v in BENCH_QUICK BENCH_A BENCH_B BENCH_A_NAME BENCH_B_NAME BENCH_A_EXTRA BENCH_B_EXTRA \
+         BENCH_A_INIT BENCH_B_INIT BENCH_STARTS BENCH_INSTANCES BENCH_ITERS BENCH_NV_ITERS \
+         BENCH_LOAD; do
+    if [ -n "${!v:-}" ]; then REPRO_ENV="${REPRO_ENV:-}$v=$(printf '%q' "${!v}") "; fi
+done
+REPRO="${REPRO_ENV:-}$REPRO"
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+RAM=$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+MACHINE="$NCPU CPUs, $CPU, Linux $(uname -r), $RAM RAM"
+SRV_OPTS="\`--tpmstate dir=D --ctrl type=unixio,path=D/ctrl --flags not-need-init,startup-clear"
+SRV_OPTS="$SRV_OPTS --server type=unixio,path=D/data\` (or \`type=tcp,port=P\`)"
+[ -z "${BENCH_A_EXTRA:-}" ] || SRV_OPTS="$SRV_OPTS; $A_NAME also \`$BENCH_A_EXTRA\`"
+[ -z "${BENCH_B_EXTRA:-}" ] || SRV_OPTS="$SRV_OPTS; $B_NAME also \`$BENCH_B_EXTRA\`"
+FS=$(df -T "$W" | awk 'NR == 2 {print $2 " on " $1}')
+A_VER=$(version_of "${A_CMD[0]}")
+if [ $HAVE_B = 1 ]; then B_VER=$(version_of "${B_CMD[0]}"); else B_VER="not built"; fi
+A_SHOW=${A_CMD[*]}
+A_SHOW=${A_SHOW#"$ROOT"/}
+B_SHOW=${B_CMD[*]}
+B_SHOW=${B_SHOW#"$ROOT"/}
+if [ $HAVE_B = 1 ]; then
+    SUMMARY="Targets met: $MET of $TARGETED."
+else
+    SUMMARY="$B_NAME was not built (${B_CMD[0]#"$ROOT"/} does not exist): only $A_NAME was"
+    SUMMARY="$SUMMARY measured."
+fi
+
+REPORT=$(cat <<EOF
+# Benchmarks: vtpmd beside swtpm
+
+Generated by \`bench/run.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC') in $((T_END - T_BEGIN)) s.
+Reproduce from the repository root with:
+
+    $REPRO
+
+| | |
+|---|---|
+| machine | $MACHINE |
+| load average (1, 5, 15 min) | at start $LOAD_BEGIN, at end $(cut -d' ' -f1-3 /proc/loadavg) |
+| state directories | $FS |
+| $A_NAME | \`${A_SHOW}\` — $A_VER |
+| $B_NAME | \`${B_SHOW}\` — $B_VER |
+| server options | $SRV_OPTS |
+
+$SUMMARY
+
+Ratios are $B_NAME/$A_NAME: below 1 means $B_NAME is smaller or faster. A target
+applies to the medians and the private memory; p99, RSS and PSS are shown for context.
+
+$TABLE
+
+## How each figure is taken
+
+- All servers are started the way QEMU/libvirt start swtpm (options above; with
+  \`not-need-init,startup-clear\` the TPM is usable at once, no CMD_INIT). The client is
+  \`bench/tpmbench\`: raw TPM 2.0 command bytes built by hand (\`bench/tpmcmd.c\`), no TSS, one
+  persistent data connection per server, like QEMU. Every response is checked (success code,
+  tag, size, parameters; the Hash digest against OpenSSL); one failure aborts the run.
+- **Start-up**: \`tpmbench start\` takes the time before \`posix_spawn\` of the server, polls the
+  data socket every 20 µs until it accepts, sends GetRandom(32) and stops the clock at the
+  last response byte. Then it sends CMD_SHUTDOWN on the control socket (as libvirt does) and
+  times the process until reaped. "Existing state" reuses the state folder of the previous start
+  (a VM restarting); "new vTPM" starts each time in a new empty folder (or one made by
+  BENCH_*_INIT), so the server creates the TPM's seeds (the first start of a new vTPM). The
+  servers alternate A B / B A.
+- **Memory**: \`/proc/PID/smaps_rollup\`: Rss, Pss, Private_Clean + Private_Dirty. One instance is
+  read right after its first answer and again after $LOAD commands (every benchmark command in
+  turn, including the state-changing ones). A single instance's "private" and PSS include the
+  pages of its libraries that no other process maps at that moment (another swtpm running on
+  the host, e.g. a test's, lowers swtpm's figures); private dirty does not depend on that. With
+  $INSTANCES instances those library pages are shared, so the per-instance figures there are
+  the marginal cost of one more VM. $INSTANCES instances
+  per server are started at once (a shell loop) from copies of an existing state; the figures
+  are read when all have answered a GetRandom. After an untimed warm-up round, the servers run
+  A B then B A; the wall time is the mean of both rounds.
+- **Latency**: write of the command to the last byte of the response, $ITERS timed iterations
+  per command and server after 50 untimed ones; the client alternates between the servers in
+  blocks of $BLOCK commands so drift affects both. Client on CPU ${CPUS[0]}; servers on
+  CPU ${CPUS[0]} (same core) or CPU ${CPUS[1]:-—} (different cores), set with \`taskset\`.
+  Median and p99 (nearest rank). The p99 reflects whatever else the machine runs at the
+  time; the medians are stable to a few percent (checked by running the harness with swtpm
+  as both servers).
+- **Commits**: over the unix socket, client and server on ${NV_PIN/diff/different} core(s),
+  $NV_ITERS iterations per command in blocks of $NV_BLOCK. DictionaryAttackParameters
+  (alternating newMaxTries 32/33) and HierarchyChangeAuth (owner auth alternating between
+  empty and 8 bytes) change the TPM's persistent state on every call, so the server must write
+  it before answering. During the warm-up tpmbench checks that the bytes in the state folder
+  changed with every command; the run fails if they did not. (Debian's swtpm 0.7.1 writes its
+  state file with write + rename and no fsync; a durable server also pays an fsync of the file
+  and of the folder.)
+- **Guest boot**: filled in when the guest-boot harness provides \`tests/guest/bench-hook.sh\`
+  (called as \`bench-hook.sh NAME SERVER-COMMAND...\`, printing \`tpm_wait_ms=<number>\`).
+EOF
+)
+
+printf '%s\n' "$REPORT"
+if [ "$OUT" != - ]; then
+    mkdir -p "$(dirname "$OUT")"
+    printf '%s\n' "$REPORT" > "$OUT"
+    say "written to $OUT"
+fi
+if [ $HAVE_B = 0 ]; then
+    say "*** ${B_CMD[0]} does not exist: only $A_NAME was measured. ***"
+fi
