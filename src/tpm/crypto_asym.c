@@ -128,12 +128,13 @@ bool crypto_rsa_generate(uint16_t bits, uint32_t e, crypto_bytes_fn src, void *c
     BN_CTX *bn = BN_CTX_secure_new();
     BIGNUM *p = BN_secure_new(), *q = BN_secure_new(), *m = BN_new();
     BIGNUM *tp = BN_new(), *tq = BN_new();
-    bool ok = false;
+    bool ok = false, started = false;
     if (!bn || !p || !q || !m || !tp || !tq || bits % 16 || bits > MAX_RSA_KEY_BYTES * 8 ||
         !exponent_ok(e)) {
         goto out;
     }
     BN_CTX_start(bn);
+    started = true;
     if (!rsa_prime(pbits, e, src, ctx, primes, np, bn, p)) {
         goto out;
     }
@@ -155,7 +156,7 @@ bool crypto_rsa_generate(uint16_t bits, uint32_t e, crypto_bytes_fn src, void *c
     }
     ok = true;
 out:
-    if (bn) {
+    if (started) {
         BN_CTX_end(bn);
     }
     BN_CTX_free(bn);

@@ -551,6 +551,20 @@ static void test_bad_templates(void **state)
     tc_no_creation(&c);
     assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_VALUE));
 
+    /* An exponent that is odd but not prime (the fuzzer's first find: no crash, VALUE). */
+    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
+    tc_u32(&c, TPM_RH_OWNER);
+    tc_pw_sessions(&c, pw_empty, 1);
+    tc_sensitive(&c, "", NULL, 0);
+    m = tc_size16_begin(&c);
+    tmpl_body(&c, T_RSA_STORAGE, 0, 0);
+    c.n -= 6;
+    tc_u32(&c, 9);
+    tc_u16(&c, 0);
+    tc_size16_end(&c, m);
+    tc_no_creation(&c);
+    assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_VALUE));
+
     tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
     tc_u32(&c, TPM_RH_OWNER);
     tc_pw_sessions(&c, pw_empty, 1);
