@@ -33,6 +33,7 @@ OPS(PCR_Extend);
 OPS(EventSequenceComplete);
 OPS(HashSequenceStart);
 OPS(TestParms);
+OPS(SetCommandCodeAuditStatus);
 OPS(PolicySecret);
 OPS(PolicyAuthValue);
 OPS(PolicyAuthorize);
@@ -81,6 +82,7 @@ const struct cmd_def cmd_table[] = {
     ROW(PCR_Event, 1, HN(DH_PCR, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Reset, 1, H(DH_PCR, USER), NOH, NOH, NV),
     ROW(SequenceComplete, 1, H(DH_OBJECT, USER), NOH, NOH, FLUSH | EIN | EOUT),
+    ROW(SetCommandCodeAuditStatus, 1, H(RH_PROVISION, USER), NOH, NOH, NV),
     ROW(IncrementalSelfTest, 0, NOH, NOH, NOH, EXT),
     ROW(SelfTest, 0, NOH, NOH, NOH, EXT),
     ROW(Startup, 0, NOH, NOH, NOH, NV | NOSESS),

@@ -25,6 +25,7 @@
 #define SEED_BYTES 64  /* Part 1 §14.3: seeds as large as the largest hash */
 #define PROOF_BYTES 64
 #define SU_NONE 0xFFFF /* orderly state when the last shutdown was not orderly */
+#define AUDIT_CC_BYTES 32 /* one bit per command code from TPM_CC_FIRST */
 
 /* Limits this implementation reports through GetCapability (cap.c). */
 #define MAX_LOADED_OBJECTS 16
@@ -64,6 +65,7 @@ struct tpm_streset {
     uint64_t object_context_id;
     uint64_t context_counter;
     uint32_t pcr_active[HASH_COUNT]; /* PCRs allocated per bank since the last Startup */
+    TPM2B_DIGEST command_audit_digest; /* Empty after a reset, or a change of audit hash */
 };
 
 struct tpm_pers {
@@ -79,6 +81,10 @@ struct tpm_pers {
     uint32_t reset_count;
     uint64_t clock; /* ms; the live value is tpm_clock() */
     uint32_t firmware_v1, firmware_v2;
+    /* command audit (Part 1 §19.5): the hash, the audited commands, the counter */
+    TPM_ALG_ID audit_alg;
+    uint8_t audit_cc[AUDIT_CC_BYTES];
+    uint64_t audit_counter;
     /* Shutdown(STATE) saves these for the next Startup (Part 1 §12.2.3). */
     bool saved_valid;
     struct tpm_stclear saved_sc;
@@ -163,6 +169,7 @@ struct tpm {
     uint64_t time_host;
     uint64_t clock_ms; /* host time when pers.clock was last brought up to date */
     bool clock_safe;
+    TPM_HANDLE exclusive_audit; /* the session that audited every command since it began */
 
     struct tpm_pers p;
     struct tpm_stclear sc;
