@@ -33,6 +33,8 @@ OPS(PCR_Extend);
 OPS(EventSequenceComplete);
 OPS(HashSequenceStart);
 OPS(TestParms);
+OPS(ClockSet);
+OPS(ClockRateAdjust);
 OPS(SetCommandCodeAuditStatus);
 OPS(PolicySecret);
 OPS(PolicyAuthValue);
@@ -75,8 +77,10 @@ const struct cmd_def cmd_table[] = {
     ROW(HierarchyControl, 1, H(RH_HIERARCHY, USER), NOH, NOH, NV),
     ROW(Clear, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
     ROW(ClearControl, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
+    ROW(ClockSet, 1, H(RH_PROVISION, USER), NOH, NOH, NV),
     ROW(HierarchyChangeAuth, 1, H(RH_HIERARCHY_AUTH, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Allocate, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
+    ROW(ClockRateAdjust, 1, H(RH_PROVISION, USER), NOH, NOH, 0),
     ROW(DictionaryAttackLockReset, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
     ROW(DictionaryAttackParameters, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
     ROW(PCR_Event, 1, HN(DH_PCR, USER), NOH, NOH, NV | EIN),

@@ -169,6 +169,7 @@ struct tpm {
     uint64_t time_host;
     uint64_t clock_ms; /* host time when pers.clock was last brought up to date */
     bool clock_safe;
+    int32_t clock_rate; /* ClockRateAdjust: parts per million faster (+) or slower (-) */
     TPM_HANDLE exclusive_audit; /* the session that audited every command since it began */
 
     struct tpm_pers p;
@@ -190,6 +191,10 @@ static inline void pers_changed(struct tpm *t)
 {
     t->dirty = true;
 }
+
+/* The clock rate after a TPM_CLOCK_ADJUST step (Part 2 §6.7): medium 1%, fine 0.1%, coarse
+ * 10%, clamped to ±15% of the host's time; 0 (no adjustment) resets it. */
+int32_t tpm_clock_rate_step(int32_t rate, int8_t adjust);
 
 /* Milliseconds on the host clock. */
 uint64_t tpm_now(struct tpm *t);
