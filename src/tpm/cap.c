@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alg.h"
+#include "audit.h"
 #include "auth.h"
 #include "cmd.h"
 #include "object.h"
@@ -131,8 +132,8 @@ static bool property(struct tpm *t, TPM_PT pt, uint32_t *v)
     case TPM_PT_LOCKOUT_INTERVAL: *v = t->p.da.recovery_time; return true;
     case TPM_PT_LOCKOUT_RECOVERY: *v = t->p.da.lockout_recovery; return true;
     case TPM_PT_NV_WRITE_RECOVERY: *v = 0; return true;
-    case TPM_PT_AUDIT_COUNTER_0: *v = 0; return true;
-    case TPM_PT_AUDIT_COUNTER_1: *v = 0; return true;
+    case TPM_PT_AUDIT_COUNTER_0: *v = (uint32_t)(t->p.audit_counter >> 32); return true;
+    case TPM_PT_AUDIT_COUNTER_1: *v = (uint32_t)t->p.audit_counter; return true;
     default: return false;
     }
 }
@@ -283,8 +284,18 @@ static TPM_RC cc_GetCapability(struct tpm *t, struct cmd *c, const struct in_Get
         }
         break;
     case TPM_CAP_PP_COMMANDS:
+        /* No command needs physical presence here. */
+        break;
     case TPM_CAP_AUDIT_COMMANDS:
-        /* No command needs physical presence; none is audited (yet). */
+        if (max > CAP_FIT(4)) {
+            max = CAP_FIT(4);
+        }
+        /* Ask for one more than fits: if it comes, there is more data. */
+        d->count = audit_list(t, in->property, d->data.ppCommands, max + 1);
+        if (d->count > max) {
+            d->count = max;
+            out->moreData = 1;
+        }
         break;
     case TPM_CAP_PCRS:
         /* Every implemented bank, with the PCRs allocated in it now (Part 3 §30.2). */

@@ -53,6 +53,9 @@ OPS(ContextSave);
 OPS(FlushContext);
 OPS(LoadExternal);
 OPS(ReadPublic);
+OPS(ClockSet);
+OPS(ClockRateAdjust);
+OPS(SetCommandCodeAuditStatus);
 OPS(PolicySecret);
 OPS(PolicyAuthValue);
 OPS(PolicyAuthorize);
@@ -94,15 +97,18 @@ const struct cmd_def cmd_table[] = {
     ROW(ChangePPS, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
     ROW(Clear, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
     ROW(ClearControl, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
+    ROW(ClockSet, 1, H(RH_PROVISION, USER), NOH, NOH, NV),
     ROW(HierarchyChangeAuth, 1, H(RH_HIERARCHY_AUTH, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Allocate, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
     ROW(SetPrimaryPolicy, 1, H(RH_HIERARCHY_POLICY, USER), NOH, NOH, NV | EIN),
+    ROW(ClockRateAdjust, 1, H(RH_PROVISION, USER), NOH, NOH, 0),
     ROW(CreatePrimary, 1, HN(RH_HIERARCHY, USER), NOH, NOH, RH | EIN | EOUT),
     ROW(DictionaryAttackLockReset, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
     ROW(DictionaryAttackParameters, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
     ROW(PCR_Event, 1, HN(DH_PCR, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Reset, 1, H(DH_PCR, USER), NOH, NOH, NV),
     ROW(SequenceComplete, 1, H(DH_OBJECT, USER), NOH, NOH, FLUSH | EIN | EOUT),
+    ROW(SetCommandCodeAuditStatus, 1, H(RH_PROVISION, USER), NOH, NOH, NV),
     ROW(IncrementalSelfTest, 0, NOH, NOH, NOH, EXT),
     ROW(SelfTest, 0, NOH, NOH, NOH, EXT),
     ROW(Startup, 0, NOH, NOH, NOH, NV | NOSESS),

@@ -25,6 +25,7 @@
 #define SEED_BYTES 64  /* Part 1 §14.3: seeds as large as the largest hash */
 #define PROOF_BYTES 64
 #define SU_NONE 0xFFFF /* orderly state when the last shutdown was not orderly */
+#define AUDIT_CC_BYTES 32 /* one bit per command code from TPM_CC_FIRST */
 
 /* Limits this implementation reports through GetCapability (cap.c). */
 #define MAX_LOADED_OBJECTS 16
@@ -67,6 +68,7 @@ struct tpm_streset {
     uint64_t object_context_id;
     uint64_t context_counter;
     uint32_t pcr_active[HASH_COUNT]; /* PCRs allocated per bank since the last Startup */
+    TPM2B_DIGEST command_audit_digest; /* Empty after a reset, or a change of audit hash */
 };
 
 /*
@@ -117,6 +119,10 @@ struct tpm_pers {
     /* Persistent objects (EvictControl, Part 3 §28.5): handle in 0x81xxxxxx, kind OBJ_KEY;
      * a free entry has kind OBJ_FREE. */
     struct object persist[MAX_PERSISTENT];
+    /* command audit (Part 1 §19.5): the hash, the audited commands, the counter */
+    TPM_ALG_ID audit_alg;
+    uint8_t audit_cc[AUDIT_CC_BYTES];
+    uint64_t audit_counter;
     /* Shutdown(STATE) saves these for the next Startup (Part 1 §12.2.3). */
     bool saved_valid;
     struct tpm_stclear saved_sc;
@@ -199,6 +205,8 @@ struct tpm {
     uint64_t time_host;
     uint64_t clock_ms; /* host time when pers.clock was last brought up to date */
     bool clock_safe;
+    int32_t clock_rate; /* ClockRateAdjust: parts per million faster (+) or slower (-) */
+    TPM_HANDLE exclusive_audit; /* the session that audited every command since it began */
 
     struct tpm_pers p;
     struct tpm_stclear sc;
@@ -225,6 +233,10 @@ static inline void pers_changed(struct tpm *t)
 {
     t->dirty = true;
 }
+
+/* The clock rate after a TPM_CLOCK_ADJUST step (Part 2 §6.7): medium 1%, fine 0.1%, coarse
+ * 10%, clamped to ±15% of the host's time; 0 (no adjustment) resets it. */
+int32_t tpm_clock_rate_step(int32_t rate, int8_t adjust);
 
 /* Milliseconds on the host clock. */
 uint64_t tpm_now(struct tpm *t);

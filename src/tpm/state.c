@@ -31,7 +31,8 @@ enum {
     SEC_MISC = 0x0005,
     SEC_SAVED = 0x0006,
     SEC_SAVED_SESSIONS = 0x0007,
-    SEC_PERSIST = 0x0008, /* persistent objects (EvictControl) */
+    SEC_AUDIT = 0x0008,
+    SEC_PERSIST = 0x0009, /* persistent objects (EvictControl) */
     SEC_FLAGS = 0x0101,
     SEC_STCLEAR = 0x0102,
     SEC_STRESET = 0x0103,
@@ -57,6 +58,7 @@ TPM_RC tpm_manufacture(struct tpm *t)
     p->orderly = TPM_SU_CLEAR; /* a new chip: its clock is safe */
     p->firmware_v1 = t->profile.firmware_v1;
     p->firmware_v2 = t->profile.firmware_v2;
+    p->audit_alg = TPM_ALG_SHA256;
     t->clock_ms = tpm_now(t);
     t->clock_safe = true;
     t->dirty = true;
@@ -105,6 +107,7 @@ static void wr_stclear(struct wr *w, const struct tpm_stclear *sc)
 
 static void wr_streset(struct wr *w, const struct tpm_streset *sr)
 {
+    WR_TPM2B(w, &sr->command_audit_digest);
     wr_bytes(w, sr->null_proof, PROOF_BYTES);
     wr_bytes(w, sr->null_seed, SEED_BYTES);
     wr_u32(w, sr->restart_count);
@@ -191,6 +194,13 @@ static void save_permanent(struct tpm *t, struct wr *w)
     wr_u8(w, p->da.lockout_auth_enabled);
     wr_u64(w, p->da.self_heal_ms);
     wr_u64(w, p->da.lockout_heal_ms);
+    wr_size32_end(w, m);
+
+    m = sec_begin(w, SEC_AUDIT);
+    wr_u16(w, p->audit_alg);
+    wr_u64(w, p->audit_counter);
+    wr_u8(w, AUDIT_CC_BYTES);
+    wr_bytes(w, p->audit_cc, AUDIT_CC_BYTES);
     wr_size32_end(w, m);
 
     m = sec_begin(w, SEC_PCR_ALLOC);
@@ -391,7 +401,8 @@ static bool rd_stclear(struct rd *r, struct tpm_stclear *sc)
 
 static bool rd_streset(struct rd *r, struct tpm_streset *sr)
 {
-    return rd_bytes(r, sr->null_proof, PROOF_BYTES) && rd_bytes(r, sr->null_seed, SEED_BYTES) &&
+    return RD_TPM2B(r, &sr->command_audit_digest) == TPM_RC_SUCCESS &&
+           rd_bytes(r, sr->null_proof, PROOF_BYTES) && rd_bytes(r, sr->null_seed, SEED_BYTES) &&
            rd_u32(r, &sr->restart_count) && rd_u32(r, &sr->clear_count) &&
            rd_u64(r, &sr->object_context_id) && rd_u64(r, &sr->context_counter) &&
            rd_masks(r, sr->pcr_active);
@@ -536,6 +547,16 @@ static bool load_permanent_section(struct tpm_pers *p, struct session *sessions,
                rd_u64(r, &p->da.lockout_heal_ms);
     case SEC_PCR_ALLOC:
         return rd_masks(r, p->pcr_alloc);
+    case SEC_AUDIT: {
+        uint8_t n;
+        memset(p->audit_cc, 0, AUDIT_CC_BYTES);
+        if (!rd_u16(r, &p->audit_alg) || !rd_u64(r, &p->audit_counter) || !rd_u8(r, &n) ||
+            !rd_bytes(r, p->audit_cc, n < AUDIT_CC_BYTES ? n : AUDIT_CC_BYTES) ||
+            (n > AUDIT_CC_BYTES && !rd_skip(r, n - AUDIT_CC_BYTES))) {
+            return false;
+        }
+        return p->audit_alg == TPM_ALG_NULL || hash_info(p->audit_alg);
+    }
     case SEC_MISC:
         *seen |= 4;
         if (!rd_u16(r, &p->orderly) || !rd_u32(r, &p->reset_count) || !rd_u64(r, &p->clock) ||
@@ -612,6 +633,7 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         p->owner_policy.alg = p->endorsement_policy.alg = p->lockout_policy.alg = TPM_ALG_NULL;
         da_defaults(&p->da);
         memcpy(p->pcr_alloc, t->p.pcr_alloc, sizeof(p->pcr_alloc));
+        p->audit_alg = TPM_ALG_SHA256;
     } else {
         if (!t->powered) {
             return -EINVAL;
