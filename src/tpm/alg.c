@@ -45,15 +45,22 @@ const struct alg_entry alg_table[] = {
     {TPM_ALG_SHA384, A_HASH},
     {TPM_ALG_SHA512, A_HASH},
     {TPM_ALG_RSASSA, A_ASYM | A_SIGN},
+    {TPM_ALG_RSAES, A_ASYM | A_ENC},
     {TPM_ALG_RSAPSS, A_ASYM | A_SIGN},
     {TPM_ALG_OAEP, A_ASYM | A_ENC},
     {TPM_ALG_ECDSA, A_ASYM | A_SIGN},
     {TPM_ALG_ECDH, A_ASYM | A_METH},
+    {TPM_ALG_ECDAA, A_ASYM | A_SIGN},
+    {TPM_ALG_ECSCHNORR, A_ASYM | A_SIGN},
     {TPM_ALG_KDF1_SP800_56A, A_HASH | A_METH},
     {TPM_ALG_KDF1_SP800_108, A_HASH | A_METH},
     {TPM_ALG_ECC, A_ASYM | A_OBJ},
     {TPM_ALG_SYMCIPHER, A_OBJ},
+    {TPM_ALG_CTR, A_SYM | A_ENC},
+    {TPM_ALG_OFB, A_SYM | A_ENC},
+    {TPM_ALG_CBC, A_SYM | A_ENC},
     {TPM_ALG_CFB, A_SYM | A_ENC},
+    {TPM_ALG_ECB, A_SYM | A_ENC},
 };
 
 const size_t alg_table_len = sizeof(alg_table) / sizeof(alg_table[0]);

@@ -106,7 +106,7 @@ static bool property(struct tpm *t, TPM_PT pt, uint32_t *v)
     case TPM_PT_PS_REVISION: *v = PS_REVISION; return true;
     case TPM_PT_PS_DAY_OF_YEAR: *v = PS_DAY; return true;
     case TPM_PT_PS_YEAR: *v = PS_YEAR; return true;
-    case TPM_PT_SPLIT_MAX: *v = 0; return true;
+    case TPM_PT_SPLIT_MAX: *v = COMMIT_SLOTS; return true; /* outstanding commits (asym.h) */
     case TPM_PT_TOTAL_COMMANDS: *v = (uint32_t)cmd_table_len; return true;
     case TPM_PT_LIBRARY_COMMANDS: *v = (uint32_t)cmd_table_len; return true;
     case TPM_PT_VENDOR_COMMANDS: *v = 0; return true;

@@ -75,6 +75,27 @@ OPS(PolicyGetDigest);
 OPS(PolicyPassword);
 OPS(PolicyNvWritten);
 OPS(PolicyTemplate);
+OPS(GetCommandAuditDigest);
+OPS(Certify);
+OPS(CertifyCreation);
+OPS(GetTime);
+OPS(GetSessionAuditDigest);
+OPS(ECDH_ZGen);
+OPS(HMAC);
+OPS(Quote);
+OPS(RSA_Decrypt);
+OPS(HMAC_Start);
+OPS(Sign);
+OPS(PolicySigned);
+OPS(ECDH_KeyGen);
+OPS(EncryptDecrypt);
+OPS(RSA_Encrypt);
+OPS(VerifySignature);
+OPS(ECC_Parameters);
+OPS(Commit);
+OPS(ZGen_2Phase);
+OPS(EC_Ephemeral);
+OPS(EncryptDecrypt2);
 
 /* A handle: its interface type and authorization role; HN also accepts TPM_RH_NULL. */
 #define H(kind, role) {HK_##kind, ROLE_##role, false}
@@ -103,6 +124,7 @@ const struct cmd_def cmd_table[] = {
     ROW(SetPrimaryPolicy, 1, H(RH_HIERARCHY_POLICY, USER), NOH, NOH, NV | EIN),
     ROW(ClockRateAdjust, 1, H(RH_PROVISION, USER), NOH, NOH, 0),
     ROW(CreatePrimary, 1, HN(RH_HIERARCHY, USER), NOH, NOH, RH | EIN | EOUT),
+    ROW(GetCommandAuditDigest, 2, H(RH_ENDORSEMENT, USER), HN(DH_OBJECT, USER), NOH, NV | EIN | EOUT),
     ROW(DictionaryAttackLockReset, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
     ROW(DictionaryAttackParameters, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
     ROW(PCR_Event, 1, HN(DH_PCR, USER), NOH, NOH, NV | EIN),
@@ -115,17 +137,31 @@ const struct cmd_def cmd_table[] = {
     ROW(Shutdown, 0, NOH, NOH, NOH, NV),
     ROW(StirRandom, 0, NOH, NOH, NOH, NV | EIN),
     ROW(ActivateCredential, 2, H(DH_OBJECT, ADMIN), H(DH_OBJECT, USER), NOH, EIN | EOUT),
+    ROW(Certify, 2, H(DH_OBJECT, ADMIN), HN(DH_OBJECT, USER), NOH, EIN | EOUT),
+    ROW(CertifyCreation, 2, HN(DH_OBJECT, USER), H(DH_OBJECT, NONE), NOH, EIN | EOUT),
     ROW(Duplicate, 2, H(DH_OBJECT, DUP), HN(DH_OBJECT, NONE), NOH, EIN | EOUT),
+    ROW(GetTime, 2, H(RH_ENDORSEMENT, USER), HN(DH_OBJECT, USER), NOH, EIN | EOUT),
+    ROW(GetSessionAuditDigest, 3, H(RH_ENDORSEMENT, USER), HN(DH_OBJECT, USER), H(SH_HMAC, NONE),
+        EIN | EOUT),
     ROW(ObjectChangeAuth, 2, H(DH_OBJECT, ADMIN), H(DH_OBJECT, NONE), NOH, EIN | EOUT),
     ROW(PolicySecret, 2, H(DH_ENTITY, USER), H(SH_POLICY, NONE), NOH, EIN | EOUT),
     ROW(Rewrap, 2, HN(DH_OBJECT, USER), HN(DH_OBJECT, NONE), NOH, EIN | EOUT),
     ROW(Create, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
+    ROW(ECDH_ZGen, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
+    ROW(HMAC, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
     ROW(Import, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
     ROW(Load, 1, H(DH_OBJECT, USER), NOH, NOH, RH | EIN),
+    ROW(Quote, 1, HN(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
+    ROW(RSA_Decrypt, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
+    ROW(HMAC_Start, 1, H(DH_OBJECT, USER), NOH, NOH, RH | EIN),
     ROW(SequenceUpdate, 1, H(DH_OBJECT, USER), NOH, NOH, EIN),
+    ROW(Sign, 1, H(DH_OBJECT, USER), NOH, NOH, EIN),
     ROW(Unseal, 1, H(DH_OBJECT, USER), NOH, NOH, EOUT),
+    ROW(PolicySigned, 2, H(DH_OBJECT, NONE), H(SH_POLICY, NONE), NOH, EIN | EOUT),
     ROW(ContextLoad, 0, NOH, NOH, NOH, RH),
     ROW(ContextSave, 1, H(DH_CONTEXT, NONE), NOH, NOH, 0),
+    ROW(ECDH_KeyGen, 1, H(DH_OBJECT, NONE), NOH, NOH, EOUT),
+    ROW(EncryptDecrypt, 1, H(DH_OBJECT, USER), NOH, NOH, EOUT),
     ROW(FlushContext, 0, NOH, NOH, NOH, 0),
     ROW(LoadExternal, 0, NOH, NOH, NOH, RH | EIN),
     ROW(MakeCredential, 1, H(DH_OBJECT, NONE), NOH, NOH, EIN | EOUT),
@@ -139,7 +175,10 @@ const struct cmd_def cmd_table[] = {
     ROW(PolicyOR, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyTicket, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
     ROW(ReadPublic, 1, H(DH_OBJECT, NONE), NOH, NOH, EOUT),
+    ROW(RSA_Encrypt, 1, H(DH_OBJECT, NONE), NOH, NOH, EIN | EOUT),
     ROW(StartAuthSession, 2, HN(DH_OBJECT, NONE), HN(DH_ENTITY, NONE), NOH, RH | EIN | EOUT),
+    ROW(VerifySignature, 1, H(DH_OBJECT, NONE), NOH, NOH, EIN),
+    ROW(ECC_Parameters, 0, NOH, NOH, NOH, 0),
     ROW(GetCapability, 0, NOH, NOH, NOH, 0),
     ROW(GetRandom, 0, NOH, NOH, NOH, EOUT),
     ROW(GetTestResult, 0, NOH, NOH, NOH, 0),
@@ -155,10 +194,14 @@ const struct cmd_def cmd_table[] = {
     ROW(PolicyDuplicationSelect, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
     ROW(PolicyGetDigest, 1, H(SH_POLICY, NONE), NOH, NOH, EOUT),
     ROW(TestParms, 0, NOH, NOH, NOH, 0),
+    ROW(Commit, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
     ROW(PolicyPassword, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
+    ROW(ZGen_2Phase, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
+    ROW(EC_Ephemeral, 0, NOH, NOH, NOH, EOUT),
     ROW(PolicyNvWritten, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyTemplate, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
     ROW(CreateLoaded, 1, HN(DH_PARENT, USER), NOH, NOH, RH | EIN | EOUT),
+    ROW(EncryptDecrypt2, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -49,6 +49,11 @@ static const EVP_MD *md_of(TPM_ALG_ID alg)
     return md_cache[h->bank];
 }
 
+const void *crypto_md(TPM_ALG_ID alg)
+{
+    return md_of(alg);
+}
+
 bool hash_begin(struct hash_state *h, TPM_ALG_ID alg)
 {
     const EVP_MD *md = md_of(alg);

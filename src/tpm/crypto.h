@@ -30,6 +30,10 @@ void hash_abort(struct hash_state *h);
 /* Copy a running hash (EventSequenceComplete finishes a copy); dst must be unused. */
 bool hash_copy(struct hash_state *dst, const struct hash_state *src);
 
+/* The fetched OpenSSL digest (an EVP_MD) of an implemented hash, NULL otherwise: for
+ * crypto_asym.c, the other file that speaks OpenSSL. */
+const void *crypto_md(TPM_ALG_ID alg);
+
 /* One-shot digest of p; false if alg is not implemented or OpenSSL failed. */
 bool crypto_hash(TPM_ALG_ID alg, const void *p, size_t n, uint8_t *out)
     __attribute__((warn_unused_result));

@@ -8,8 +8,10 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
+#include <openssl/objects.h>
 #include <openssl/param_build.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
@@ -280,72 +282,123 @@ out:
     return pkey;
 }
 
-/* OAEP settings on an encrypt or decrypt context: hash, MGF1 hash, label with its zero. */
-static bool oaep_setup(EVP_PKEY_CTX *ctx, TPM_ALG_ID alg, const char *label)
+/* The key of one operation: private when k->p is set. */
+static EVP_PKEY *rsa_pkey_of(const struct crypto_rsa_key *k)
 {
-    const struct hash_info *h = hash_info(alg);
-    if (!h || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, h->ossl, NULL) != 1 ||
-        EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, h->ossl, NULL) != 1) {
-        return false;
-    }
-    if (label) {
-        size_t n = strlen(label) + 1;
-        unsigned char *l = OPENSSL_malloc(n);
-        if (!l) {
-            return false;
+    struct rsa_parts parts;
+    EVP_PKEY *pkey = NULL;
+    if (k->p) {
+        if (!rsa_parts_from(&parts, k->n, k->nlen, k->e, k->p, k->plen)) {
+            return NULL;
         }
-        memcpy(l, label, n);
-        if (EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, l, (int)n) != 1) {
-            OPENSSL_free(l);
-            return false;
+    } else {
+        memset(&parts, 0, sizeof(parts));
+        parts.n = BN_bin2bn(k->n, (int)k->nlen, NULL);
+        parts.e = BN_new();
+        if (!parts.n || !parts.e || !exponent_ok(k->e) || !BN_set_word(parts.e, k->e)) {
+            goto out;
         }
     }
-    return true;
+    pkey = rsa_pkey(&parts);
+out:
+    rsa_parts_free(&parts);
+    return pkey;
 }
 
-bool crypto_rsa_oaep_encrypt(TPM_ALG_ID alg, const char *label, const uint8_t *n, size_t nlen,
-                             uint32_t e, const uint8_t *in, size_t inlen, uint8_t *out)
+/* Padding of an encrypt or decrypt context: RSAES, OAEP (hash, MGF1 hash, label) or raw. */
+static bool rsa_enc_setup(EVP_PKEY_CTX *ctx, TPM_ALG_ID scheme, TPM_ALG_ID alg,
+                          const uint8_t *label, size_t llen, bool decrypt)
 {
-    struct rsa_parts k;
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    size_t outlen = nlen;
-    bool ok = false;
-    memset(&k, 0, sizeof(k));
-    k.n = BN_bin2bn(n, (int)nlen, NULL);
-    k.e = BN_new();
-    if (!k.n || !k.e || !exponent_ok(e) || !BN_set_word(k.e, e)) {
-        goto out;
+    switch (scheme) {
+    case TPM_ALG_NULL:
+        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_NO_PADDING) == 1;
+    case TPM_ALG_RSAES:
+        if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) != 1) {
+            return false;
+        }
+#ifdef OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION
+        if (decrypt) {
+            /* Part 3 §14.3 answers a bad padding with TPM_RC_VALUE: keep OpenSSL's explicit
+             * (constant-time) rejection rather than a synthetic message. */
+            unsigned int off = 0;
+            OSSL_PARAM prm[2] = {
+                OSSL_PARAM_construct_uint(OSSL_ASYM_CIPHER_PARAM_IMPLICIT_REJECTION, &off),
+                OSSL_PARAM_construct_end(),
+            };
+            return EVP_PKEY_CTX_set_params(ctx, prm) == 1;
+        }
+#endif
+        (void)decrypt;
+        return true;
+    case TPM_ALG_OAEP: {
+        const struct hash_info *h = hash_info(alg);
+        if (!h || EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) != 1 ||
+            EVP_PKEY_CTX_set_rsa_oaep_md_name(ctx, h->ossl, NULL) != 1 ||
+            EVP_PKEY_CTX_set_rsa_mgf1_md_name(ctx, h->ossl, NULL) != 1) {
+            return false;
+        }
+        if (llen > 0) {
+            unsigned char *l = OPENSSL_memdup(label, llen);
+            if (!l) {
+                return false;
+            }
+            if (EVP_PKEY_CTX_set0_rsa_oaep_label(ctx, l, (int)llen) != 1) {
+                OPENSSL_free(l);
+                return false;
+            }
+        }
+        return true;
     }
-    pkey = rsa_pkey(&k);
-    ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
-    ok = ctx && EVP_PKEY_encrypt_init(ctx) == 1 && oaep_setup(ctx, alg, label) &&
-         EVP_PKEY_encrypt(ctx, out, &outlen, in, inlen) == 1 && outlen == nlen;
-out:
+    default:
+        return false;
+    }
+}
+
+bool crypto_rsa_encrypt(const struct crypto_rsa_key *k, TPM_ALG_ID scheme, TPM_ALG_ID alg,
+                        const uint8_t *label, size_t llen, const uint8_t *in, size_t inlen,
+                        uint8_t *out)
+{
+    uint8_t padded[MAX_RSA_KEY_BYTES];
+    size_t outlen = k->nlen;
+    bool ok = false;
+    if (k->nlen > MAX_RSA_KEY_BYTES || inlen > k->nlen) {
+        return false;
+    }
+    if (scheme == TPM_ALG_NULL) {
+        /* The raw primitive works on a modulus-sized integer. */
+        memset(padded, 0, k->nlen - inlen);
+        memcpy(padded + k->nlen - inlen, in, inlen);
+        in = padded;
+        inlen = k->nlen;
+    }
+    EVP_PKEY *pkey = rsa_pkey_of(k);
+    EVP_PKEY_CTX *ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+    ok = ctx && EVP_PKEY_encrypt_init(ctx) == 1 &&
+         rsa_enc_setup(ctx, scheme, alg, label, llen, false) &&
+         EVP_PKEY_encrypt(ctx, out, &outlen, in, inlen) == 1 && outlen == k->nlen;
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(pkey);
-    rsa_parts_free(&k);
+    secret_wipe(padded, sizeof(padded));
     return ok;
 }
 
-bool crypto_rsa_oaep_decrypt(TPM_ALG_ID alg, const char *label, const uint8_t *n, size_t nlen,
-                             uint32_t e, const uint8_t *p, size_t plen, const uint8_t *in,
-                             size_t inlen, uint8_t *out, size_t cap, size_t *outlen)
+bool crypto_rsa_decrypt(const struct crypto_rsa_key *k, TPM_ALG_ID scheme, TPM_ALG_ID alg,
+                        const uint8_t *label, size_t llen, const uint8_t *in, size_t inlen,
+                        uint8_t *out, size_t cap, size_t *outlen)
 {
-    struct rsa_parts k;
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
     uint8_t tmp[MAX_RSA_KEY_BYTES];
     size_t len = sizeof(tmp);
-    bool ok = false;
-    if (inlen != nlen || !rsa_parts_from(&k, n, nlen, e, p, plen)) {
+    if (!k->p || inlen != k->nlen || k->nlen > MAX_RSA_KEY_BYTES) {
         return false;
     }
-    pkey = rsa_pkey(&k);
-    ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
-    ok = ctx && EVP_PKEY_decrypt_init(ctx) == 1 && oaep_setup(ctx, alg, label) &&
-         EVP_PKEY_decrypt(ctx, tmp, &len, in, inlen) == 1 && len <= cap;
+    EVP_PKEY *pkey = rsa_pkey_of(k);
+    EVP_PKEY_CTX *ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+    /* The decoders below are constant-time (see crypto_asym.h); ok is the first value this
+     * function branches on, and it is public from here on. */
+    bool ok = ctx && EVP_PKEY_decrypt_init(ctx) == 1 &&
+              rsa_enc_setup(ctx, scheme, alg, label, llen, true) &&
+              EVP_PKEY_decrypt(ctx, tmp, &len, in, inlen) == 1;
+    ok = ok && len <= cap;
     if (ok) {
         memcpy(out, tmp, len);
         *outlen = len;
@@ -353,7 +406,85 @@ bool crypto_rsa_oaep_decrypt(TPM_ALG_ID alg, const char *label, const uint8_t *n
     secret_wipe(tmp, sizeof(tmp));
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(pkey);
-    rsa_parts_free(&k);
+    return ok;
+}
+
+/* Labels of secret sharing (Part 1 §B.10.3) include their terminating zero octet. */
+bool crypto_rsa_oaep_encrypt(TPM_ALG_ID alg, const char *label, const uint8_t *n, size_t nlen,
+                             uint32_t e, const uint8_t *in, size_t inlen, uint8_t *out)
+{
+    struct crypto_rsa_key k = {n, nlen, e, NULL, 0};
+    return crypto_rsa_encrypt(&k, TPM_ALG_OAEP, alg, (const uint8_t *)label,
+                              label ? strlen(label) + 1 : 0, in, inlen, out);
+}
+
+bool crypto_rsa_oaep_decrypt(TPM_ALG_ID alg, const char *label, const uint8_t *n, size_t nlen,
+                             uint32_t e, const uint8_t *p, size_t plen, const uint8_t *in,
+                             size_t inlen, uint8_t *out, size_t cap, size_t *outlen)
+{
+    struct crypto_rsa_key k = {n, nlen, e, p, plen};
+    return crypto_rsa_decrypt(&k, TPM_ALG_OAEP, alg, (const uint8_t *)label,
+                              label ? strlen(label) + 1 : 0, in, inlen, out, cap, outlen);
+}
+
+/* Signature padding: PKCS#1 v1.5 or PSS with MGF1 of the same hash. */
+static bool rsa_sig_setup(EVP_PKEY_CTX *ctx, TPM_ALG_ID scheme, TPM_ALG_ID alg, size_t nlen,
+                          bool sign)
+{
+    const EVP_MD *md = (const EVP_MD *)crypto_md(alg);
+    if (!md) {
+        return false;
+    }
+    if (scheme == TPM_ALG_RSASSA) {
+        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+               EVP_PKEY_CTX_set_signature_md(ctx, md) == 1;
+    }
+    if (scheme != TPM_ALG_RSAPSS) {
+        return false;
+    }
+    /* Salt as long as the digest when the modulus has room (Part 1 §B.7), else the most
+     * that fits; verification takes whatever salt length the signature has. */
+    size_t hlen = (size_t)EVP_MD_get_size(md);
+    int salt = !sign ? RSA_PSS_SALTLEN_AUTO
+                     : nlen >= 2 * hlen + 2 ? RSA_PSS_SALTLEN_DIGEST : RSA_PSS_SALTLEN_MAX;
+    return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_signature_md(ctx, md) == 1 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, md) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, salt) == 1;
+}
+
+bool crypto_rsa_sign(const struct crypto_rsa_key *k, TPM_ALG_ID scheme, TPM_ALG_ID alg,
+                     const uint8_t *digest, size_t dlen, uint8_t *sig)
+{
+    size_t siglen = k->nlen;
+    if (!k->p || dlen != hash_size(alg)) {
+        return false;
+    }
+    EVP_PKEY *pkey = rsa_pkey_of(k);
+    EVP_PKEY_CTX *ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+    bool ok = ctx && EVP_PKEY_sign_init(ctx) == 1 &&
+              rsa_sig_setup(ctx, scheme, alg, k->nlen, true) &&
+              EVP_PKEY_sign(ctx, sig, &siglen, digest, dlen) == 1 && siglen == k->nlen;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    return ok;
+}
+
+bool crypto_rsa_verify(const struct crypto_rsa_key *k, TPM_ALG_ID scheme, TPM_ALG_ID alg,
+                       const uint8_t *digest, size_t dlen, const uint8_t *sig, size_t siglen)
+{
+    if (siglen != k->nlen || dlen != hash_size(alg)) {
+        return false;
+    }
+    struct crypto_rsa_key pub = {k->n, k->nlen, k->e, NULL, 0};
+    EVP_PKEY *pkey = rsa_pkey_of(&pub);
+    EVP_PKEY_CTX *ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+    bool ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
+              rsa_sig_setup(ctx, scheme, alg, k->nlen, false) &&
+              EVP_PKEY_verify(ctx, sig, siglen, digest, dlen) == 1;
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    ERR_clear_error();
     return ok;
 }
 
@@ -509,5 +640,345 @@ bool crypto_ecc_generate(TPM_ECC_CURVE curve, uint8_t *d, uint8_t *x, uint8_t *y
               crypto_ecc_scalar_from_bytes(curve, r, size + 8, d) &&
               crypto_ecc_public(curve, d, size, x, y);
     secret_wipe(r, sizeof(r));
+    return ok;
+}
+
+bool crypto_ecc_mul(TPM_ECC_CURVE curve, const uint8_t *k, size_t klen, const uint8_t *px,
+                    size_t pxlen, const uint8_t *py, size_t pylen, uint8_t *x, uint8_t *y)
+{
+    return ecc_mul(curve, k, klen, px, pxlen, py, pylen, x, y);
+}
+
+bool crypto_ecc_mod_p(TPM_ECC_CURVE curve, const uint8_t *in, size_t inlen, uint8_t *out)
+{
+    EC_GROUP *g = curve_group(curve);
+    BN_CTX *bn = BN_CTX_new();
+    BIGNUM *p = BN_new(), *v = BN_bin2bn(in, (int)inlen, NULL);
+    bool ok = g && bn && p && v && EC_GROUP_get_curve(g, p, NULL, NULL, bn) == 1 &&
+              BN_mod(v, v, p, bn) == 1 && BN_bn2binpad(v, out, (int)crypto_ecc_bytes(curve)) > 0;
+    BN_free(p);
+    BN_free(v);
+    BN_CTX_free(bn);
+    EC_GROUP_free(g);
+    return ok;
+}
+
+bool crypto_ecc_scalar_ok(TPM_ECC_CURVE curve, const uint8_t *v, size_t vlen)
+{
+    EC_GROUP *g = curve_group(curve);
+    BIGNUM *b = BN_bin2bn(v, (int)vlen, NULL);
+    bool ok = g && b && !BN_is_zero(b) && BN_cmp(b, EC_GROUP_get0_order(g)) < 0;
+    BN_free(b);
+    EC_GROUP_free(g);
+    return ok;
+}
+
+bool crypto_ecc_curve(TPM_ECC_CURVE curve, uint8_t *p, uint8_t *a, uint8_t *b, uint8_t *gx,
+                      uint8_t *gy, uint8_t *n, uint8_t *h, size_t *hlen)
+{
+    int size = (int)crypto_ecc_bytes(curve);
+    EC_GROUP *g = curve_group(curve);
+    BN_CTX *bn = BN_CTX_new();
+    BIGNUM *bp = BN_new(), *ba = BN_new(), *bb = BN_new(), *x = BN_new(), *y = BN_new();
+    bool ok = g && bn && bp && ba && bb && x && y &&
+              EC_GROUP_get_curve(g, bp, ba, bb, bn) == 1 &&
+              EC_POINT_get_affine_coordinates(g, EC_GROUP_get0_generator(g), x, y, bn) == 1 &&
+              BN_bn2binpad(bp, p, size) > 0 && BN_bn2binpad(ba, a, size) > 0 &&
+              BN_bn2binpad(bb, b, size) > 0 && BN_bn2binpad(x, gx, size) > 0 &&
+              BN_bn2binpad(y, gy, size) > 0 &&
+              BN_bn2binpad(EC_GROUP_get0_order(g), n, size) > 0;
+    if (ok) {
+        const BIGNUM *c = EC_GROUP_get0_cofactor(g);
+        int clen = c ? BN_num_bytes(c) : 0;
+        ok = clen > 0 && clen <= size && BN_bn2bin(c, h) == clen;
+        *hlen = (size_t)clen;
+    }
+    BN_free(bp);
+    BN_free(ba);
+    BN_free(bb);
+    BN_free(x);
+    BN_free(y);
+    BN_CTX_free(bn);
+    EC_GROUP_free(g);
+    return ok;
+}
+
+/* An EVP key for ECDSA: the public point always, the scalar when priv. */
+static EVP_PKEY *ecc_pkey(const struct crypto_ecc_key *k, bool priv)
+{
+    size_t size = crypto_ecc_bytes(k->curve);
+    int nid = curve_nid(k->curve);
+    uint8_t pt[1 + 2 * MAX_ECC_KEY_BYTES];
+    OSSL_PARAM_BLD *b = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+    BIGNUM *d = NULL;
+    if (size == 0 || k->xlen > size || k->ylen > size || (priv && !k->d)) {
+        return NULL;
+    }
+    /* Uncompressed SEC1 point; coordinates a client stripped of leading zeros are padded. */
+    memset(pt, 0, sizeof(pt));
+    pt[0] = 0x04;
+    memcpy(pt + 1 + size - k->xlen, k->x, k->xlen);
+    memcpy(pt + 1 + 2 * size - k->ylen, k->y, k->ylen);
+    b = OSSL_PARAM_BLD_new();
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (!b || !ctx ||
+        !OSSL_PARAM_BLD_push_utf8_string(b, OSSL_PKEY_PARAM_GROUP_NAME, OBJ_nid2sn(nid), 0) ||
+        !OSSL_PARAM_BLD_push_octet_string(b, OSSL_PKEY_PARAM_PUB_KEY, pt, 1 + 2 * size)) {
+        goto out;
+    }
+    if (priv) {
+        d = BN_bin2bn(k->d, (int)k->dlen, BN_secure_new());
+        if (!d || !OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_PRIV_KEY, d)) {
+            goto out;
+        }
+    }
+    params = OSSL_PARAM_BLD_to_param(b);
+    if (!params || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &pkey, priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) !=
+            1) {
+        pkey = NULL;
+    }
+out:
+    OSSL_PARAM_free(params); /* d's copy sits in secure memory, cleared when freed */
+    OSSL_PARAM_BLD_free(b);
+    EVP_PKEY_CTX_free(ctx);
+    BN_clear_free(d);
+    return pkey;
+}
+
+bool crypto_ecdsa_sign(const struct crypto_ecc_key *k, const uint8_t *digest, size_t dlen,
+                       uint8_t *r, uint8_t *s)
+{
+    int size = (int)crypto_ecc_bytes(k->curve);
+    uint8_t der[2 * MAX_ECC_KEY_BYTES + 16];
+    size_t derlen = sizeof(der);
+    ECDSA_SIG *sig = NULL;
+    EVP_PKEY *pkey = ecc_pkey(k, true);
+    EVP_PKEY_CTX *ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+    /* No digest is set on the context: OpenSSL then signs dlen bytes as given, truncated to
+     * the order's length as FIPS 186-4 §6.4 says. */
+    bool ok = ctx && EVP_PKEY_sign_init(ctx) == 1 &&
+              EVP_PKEY_sign(ctx, der, &derlen, digest, dlen) == 1;
+    if (ok) {
+        const unsigned char *pp = der;
+        const BIGNUM *br, *bs;
+        sig = d2i_ECDSA_SIG(NULL, &pp, (long)derlen);
+        ok = sig != NULL;
+        if (ok) {
+            ECDSA_SIG_get0(sig, &br, &bs);
+            ok = BN_bn2binpad(br, r, size) == size && BN_bn2binpad(bs, s, size) == size;
+        }
+    }
+    ECDSA_SIG_free(sig);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    return ok;
+}
+
+bool crypto_ecdsa_verify(const struct crypto_ecc_key *k, const uint8_t *digest, size_t dlen,
+                         const uint8_t *r, size_t rlen, const uint8_t *s, size_t slen)
+{
+    uint8_t der[2 * MAX_ECC_KEY_BYTES + 16];
+    unsigned char *pp = der;
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *br = BN_bin2bn(r, (int)rlen, NULL), *bs = BN_bin2bn(s, (int)slen, NULL);
+    EVP_PKEY *pkey = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    bool ok = false;
+    if (!sig || !br || !bs || ECDSA_SIG_set0(sig, br, bs) != 1) {
+        BN_free(br);
+        BN_free(bs);
+        goto out;
+    }
+    if (i2d_ECDSA_SIG(sig, NULL) > (int)sizeof(der)) {
+        goto out;
+    }
+    int derlen = i2d_ECDSA_SIG(sig, &pp);
+    pkey = ecc_pkey(k, false);
+    ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
+    ok = derlen > 0 && ctx && EVP_PKEY_verify_init(ctx) == 1 &&
+         EVP_PKEY_verify(ctx, der, (size_t)derlen, digest, dlen) == 1;
+out:
+    ECDSA_SIG_free(sig);
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(pkey);
+    ERR_clear_error();
+    return ok;
+}
+
+/* e = H(x || digest), cut to the order's byte length, as a number. */
+static bool schnorr_e(TPM_ALG_ID alg, const uint8_t *x, size_t size, const uint8_t *digest,
+                      size_t dlen, BIGNUM *e)
+{
+    uint8_t h[MAX_DIGEST_SIZE];
+    struct hash_state st;
+    size_t hl = hash_size(alg);
+    if (hl == 0 || !hash_begin(&st, alg)) {
+        return false;
+    }
+    hash_update(&st, x, size);
+    hash_update(&st, digest, dlen);
+    if (!hash_end(&st, h)) {
+        return false;
+    }
+    return BN_bin2bn(h, (int)(hl < size ? hl : size), e) != NULL;
+}
+
+/* A fresh secret in [1, n-1]. */
+static bool rand_scalar(const BIGNUM *n, BIGNUM *k)
+{
+    for (int i = 0; i < 16; i++) {
+        if (BN_priv_rand_range(k, n) != 1) {
+            return false;
+        }
+        if (!BN_is_zero(k)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* s = (k + e*d) mod n, with e reduced first; false when e mod n or s is zero. */
+static bool schnorr_s(const BIGNUM *k, const BIGNUM *e, const BIGNUM *d, const BIGNUM *n,
+                      BIGNUM *s, BN_CTX *bn)
+{
+    BIGNUM *t = BN_CTX_get(bn);
+    return t && BN_mod(t, e, n, bn) == 1 && !BN_is_zero(t) && BN_mod_mul(t, t, d, n, bn) == 1 &&
+           BN_mod_add(s, k, t, n, bn) == 1 && !BN_is_zero(s);
+}
+
+bool crypto_ecschnorr_sign(const struct crypto_ecc_key *k, TPM_ALG_ID alg, const uint8_t *digest,
+                           size_t dlen, uint8_t *r, uint8_t *s)
+{
+    size_t size = crypto_ecc_bytes(k->curve);
+    uint8_t x[MAX_ECC_KEY_BYTES];
+    EC_GROUP *g = curve_group(k->curve);
+    BN_CTX *bn = BN_CTX_secure_new();
+    EC_POINT *R = g ? EC_POINT_new(g) : NULL;
+    BIGNUM *d = k->d ? BN_bin2bn(k->d, (int)k->dlen, BN_secure_new()) : NULL;
+    bool ok = false, started = false;
+    if (!g || !bn || !R || !d || hash_size(alg) == 0) {
+        goto out;
+    }
+    BN_CTX_start(bn);
+    started = true;
+    BIGNUM *kk = BN_CTX_get(bn), *e = BN_CTX_get(bn), *bs = BN_CTX_get(bn);
+    const BIGNUM *n = EC_GROUP_get0_order(g);
+    if (!bs) {
+        goto out;
+    }
+    BN_set_flags(d, BN_FLG_CONSTTIME);
+    BN_set_flags(kk, BN_FLG_CONSTTIME);
+    for (int tries = 0; tries < 16 && !ok; tries++) {
+        if (!rand_scalar(n, kk) || EC_POINT_mul(g, R, kk, NULL, NULL, bn) != 1 ||
+            !point_out(g, R, size, x, NULL, bn) || !schnorr_e(alg, x, size, digest, dlen, e)) {
+            goto out;
+        }
+        /* r must be a valid scalar for the verifier (0 < r < n): draw again otherwise. */
+        if (BN_is_zero(e) || BN_cmp(e, n) >= 0 || !schnorr_s(kk, e, d, n, bs, bn)) {
+            continue;
+        }
+        ok = BN_bn2binpad(e, r, (int)size) > 0 && BN_bn2binpad(bs, s, (int)size) > 0;
+    }
+out:
+    secret_wipe(x, sizeof(x));
+    if (started) {
+        BN_CTX_end(bn);
+    }
+    BN_CTX_free(bn);
+    BN_clear_free(d);
+    EC_POINT_clear_free(R);
+    EC_GROUP_free(g);
+    return ok;
+}
+
+bool crypto_ecschnorr_verify(const struct crypto_ecc_key *k, TPM_ALG_ID alg,
+                             const uint8_t *digest, size_t dlen, const uint8_t *r, size_t rlen,
+                             const uint8_t *s, size_t slen)
+{
+    size_t size = crypto_ecc_bytes(k->curve);
+    uint8_t x[MAX_ECC_KEY_BYTES];
+    EC_GROUP *g = curve_group(k->curve);
+    BN_CTX *bn = BN_CTX_new();
+    EC_POINT *Q = NULL, *R = g ? EC_POINT_new(g) : NULL;
+    BIGNUM *br = BN_bin2bn(r, (int)rlen, NULL), *bs = BN_bin2bn(s, (int)slen, NULL);
+    BIGNUM *nr = BN_new(), *e = BN_new();
+    bool ok = false;
+    if (!g || !bn || !R || !br || !bs || !nr || !e) {
+        goto out;
+    }
+    const BIGNUM *n = EC_GROUP_get0_order(g);
+    if (BN_is_zero(br) || BN_is_zero(bs) || BN_cmp(br, n) >= 0 || BN_cmp(bs, n) >= 0) {
+        goto out;
+    }
+    Q = point_in(g, k->x, k->xlen, k->y, k->ylen, bn);
+    /* R' = [s]G + [n - r]Q */
+    if (!Q || !BN_sub(nr, n, br) || EC_POINT_mul(g, R, bs, Q, nr, bn) != 1 ||
+        !point_out(g, R, size, x, NULL, bn) || !schnorr_e(alg, x, size, digest, dlen, e)) {
+        goto out;
+    }
+    ok = BN_cmp(e, br) == 0;
+out:
+    BN_free(br);
+    BN_free(bs);
+    BN_free(nr);
+    BN_free(e);
+    EC_POINT_free(Q);
+    EC_POINT_free(R);
+    BN_CTX_free(bn);
+    EC_GROUP_free(g);
+    return ok;
+}
+
+bool crypto_ecdaa_sign(const struct crypto_ecc_key *k, TPM_ALG_ID alg, const uint8_t *rc,
+                       size_t rclen, const uint8_t *digest, size_t dlen, uint8_t *nonce,
+                       uint8_t *s)
+{
+    size_t size = crypto_ecc_bytes(k->curve);
+    size_t hl = hash_size(alg);
+    uint8_t h[MAX_DIGEST_SIZE];
+    EC_GROUP *g = curve_group(k->curve);
+    BN_CTX *bn = BN_CTX_secure_new();
+    BIGNUM *d = k->d ? BN_bin2bn(k->d, (int)k->dlen, BN_secure_new()) : NULL;
+    BIGNUM *r = BN_bin2bn(rc, (int)rclen, BN_secure_new());
+    bool ok = false, started = false;
+    if (!g || !bn || !d || !r || hl == 0) {
+        goto out;
+    }
+    BN_CTX_start(bn);
+    started = true;
+    BIGNUM *nk = BN_CTX_get(bn), *t = BN_CTX_get(bn), *bs = BN_CTX_get(bn);
+    const BIGNUM *n = EC_GROUP_get0_order(g);
+    if (!bs || BN_is_zero(r) || BN_cmp(r, n) >= 0) {
+        goto out;
+    }
+    BN_set_flags(d, BN_FLG_CONSTTIME);
+    for (int tries = 0; tries < 16 && !ok; tries++) {
+        struct hash_state st;
+        if (!rand_scalar(n, nk) || BN_bn2binpad(nk, nonce, (int)size) <= 0 ||
+            !hash_begin(&st, alg)) {
+            goto out;
+        }
+        hash_update(&st, nonce, size);
+        hash_update(&st, digest, dlen);
+        if (!hash_end(&st, h) || !BN_bin2bn(h, (int)hl, t)) {
+            goto out;
+        }
+        if (!schnorr_s(r, t, d, n, bs, bn)) {
+            continue;
+        }
+        ok = BN_bn2binpad(bs, s, (int)size) > 0;
+    }
+out:
+    if (started) {
+        BN_CTX_end(bn);
+    }
+    BN_CTX_free(bn);
+    BN_clear_free(d);
+    BN_clear_free(r);
+    EC_GROUP_free(g);
     return ok;
 }

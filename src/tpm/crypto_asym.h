@@ -6,6 +6,10 @@
  * public exponent and one prime; an ECC key is its curve, scalar and point, big-endian octet
  * strings. OpenSSL objects are built for one operation and freed (and their secrets cleared)
  * before the function returns, so nothing here holds state between calls.
+ *
+ * Signatures (Part 1 Annex C, Part 2 §11.2.1): RSASSA-PKCS1-v1_5 and RSASSA-PSS, ECDSA, the TPM's
+ * EC-Schnorr and the signing half of ECDAA. Encryption (Part 1 §B.10): RSAES-PKCS1-v1_5,
+ * RSAES-OAEP and the raw RSA primitive of the NULL scheme.
  */
 #ifndef VTPM_TPM_CRYPTO_ASYM_H
 #define VTPM_TPM_CRYPTO_ASYM_H
@@ -17,6 +21,7 @@
 #include "tpm_consts.h"
 
 #define CRYPTO_RSA_DEFAULT_EXPONENT 65537u
+#define MUST_CHECK_BOOL __attribute__((warn_unused_result))
 
 /* A source of candidate bytes for prime generation: fills buf with len bytes, or false. */
 typedef bool (*crypto_bytes_fn)(void *ctx, uint8_t *buf, size_t len);
@@ -79,6 +84,109 @@ bool crypto_ecdh(TPM_ECC_CURVE curve, const uint8_t *d, size_t dlen, const uint8
 bool crypto_ecc_generate(TPM_ECC_CURVE curve, uint8_t *d, uint8_t *x, uint8_t *y)
     __attribute__((warn_unused_result));
 
-/* Import of external keys (tests, LoadExternal from PEM through tools): nothing else here. */
+/* ---- keys for signing and encryption ---- */
+
+/* An RSA key: the private part (one prime p) is NULL for a public key. */
+struct crypto_rsa_key {
+    const uint8_t *n;
+    size_t nlen;
+    uint32_t e; /* the real exponent (the caller maps 0 to 65537) */
+    const uint8_t *p;
+    size_t plen;
+};
+
+/* An ECC key: d is NULL for a public key; x and y may be shorter than the field size. */
+struct crypto_ecc_key {
+    TPM_ECC_CURVE curve;
+    const uint8_t *d;
+    size_t dlen;
+    const uint8_t *x;
+    size_t xlen;
+    const uint8_t *y;
+    size_t ylen;
+};
+
+/*
+ * RSA signature of a digest of hash alg (dlen must be that hash's size): scheme TPM_ALG_RSASSA
+ * (PKCS#1 v1.5, DigestInfo added) or TPM_ALG_RSAPSS (MGF1 with alg, salt as long as the digest
+ * or as long as the modulus allows). Writes k->nlen bytes to sig.
+ */
+bool crypto_rsa_sign(const struct crypto_rsa_key *k, TPM_ALG_ID scheme, TPM_ALG_ID alg,
+                     const uint8_t *digest, size_t dlen, uint8_t *sig) MUST_CHECK_BOOL;
+/* Does sig (exactly k->nlen bytes) verify? PSS accepts any salt length. */
+bool crypto_rsa_verify(const struct crypto_rsa_key *k, TPM_ALG_ID scheme, TPM_ALG_ID alg,
+                       const uint8_t *digest, size_t dlen, const uint8_t *sig, size_t siglen);
+
+/*
+ * RSA encryption with scheme TPM_ALG_RSAES, TPM_ALG_OAEP (hash alg for OAEP and MGF1; label of
+ * llen bytes, used as given) or TPM_ALG_NULL (the raw primitive: in is left-padded with zeros
+ * to the modulus size and must be numerically smaller than the modulus). Writes k->nlen bytes.
+ * False when the message is too long for the scheme or OpenSSL fails.
+ */
+bool crypto_rsa_encrypt(const struct crypto_rsa_key *k, TPM_ALG_ID scheme, TPM_ALG_ID alg,
+                        const uint8_t *label, size_t llen, const uint8_t *in, size_t inlen,
+                        uint8_t *out) MUST_CHECK_BOOL;
+
+/*
+ * The inverse, with the private key: in must be k->nlen bytes. For TPM_ALG_NULL the whole
+ * k->nlen-byte value is the message. The padding of RSAES and OAEP is checked by OpenSSL 3's
+ * constant-time decoders (rsa_pk1.c, rsa_oaep.c: validity is accumulated in a mask, the error
+ * is raised without a data-dependent branch, and the message is moved out with constant-time
+ * copies), so nothing here branches on decrypted bytes; the one branch is on the final
+ * success bit, which the TPM reveals anyway (TPM_RC_VALUE). Implicit rejection (OpenSSL 3.2+)
+ * is turned off so every build answers a bad padding the way Part 3 §14.3 specifies.
+ * False on any failure, padding errors not told apart.
+ */
+bool crypto_rsa_decrypt(const struct crypto_rsa_key *k, TPM_ALG_ID scheme, TPM_ALG_ID alg,
+                        const uint8_t *label, size_t llen, const uint8_t *in, size_t inlen,
+                        uint8_t *out, size_t cap, size_t *outlen) MUST_CHECK_BOOL;
+
+/*
+ * ECDSA (FIPS 186-4; the digest is truncated to the order's bit length): r and s written as
+ * crypto_ecc_bytes(curve) bytes each.
+ */
+bool crypto_ecdsa_sign(const struct crypto_ecc_key *k, const uint8_t *digest, size_t dlen,
+                       uint8_t *r, uint8_t *s) MUST_CHECK_BOOL;
+bool crypto_ecdsa_verify(const struct crypto_ecc_key *k, const uint8_t *digest, size_t dlen,
+                         const uint8_t *r, size_t rlen, const uint8_t *s, size_t slen);
+
+/*
+ * EC-Schnorr as the TPM defines it (Part 1 Annex C, TPM_ALG_ECSCHNORR):
+ * k random, R = [k]G, r = H(R.x || digest) truncated to the order's byte length, s = k + r*d
+ * mod n; R.x is padded to the order's byte length. Verification: R' = [s]G - [r]Q and
+ * r == H(R'.x || digest) truncated. r and s are order-sized.
+ */
+bool crypto_ecschnorr_sign(const struct crypto_ecc_key *k, TPM_ALG_ID alg, const uint8_t *digest,
+                           size_t dlen, uint8_t *r, uint8_t *s) MUST_CHECK_BOOL;
+bool crypto_ecschnorr_verify(const struct crypto_ecc_key *k, TPM_ALG_ID alg,
+                             const uint8_t *digest, size_t dlen, const uint8_t *r, size_t rlen,
+                             const uint8_t *s, size_t slen);
+
+/*
+ * The signing half of ECDAA (Part 1 Annex C; Part 3 §19.2 Commit): with the commit value rc (from TPM2_Commit),
+ * nonce random in [1, n-1] (written order-sized), T = H(nonce || digest) and
+ * s = rc + T*d mod n. Anyone can check it against the commit's E = [rc]G: [s]G = E + [T]Q.
+ */
+bool crypto_ecdaa_sign(const struct crypto_ecc_key *k, TPM_ALG_ID alg, const uint8_t *rc,
+                       size_t rclen, const uint8_t *digest, size_t dlen, uint8_t *nonce,
+                       uint8_t *s) MUST_CHECK_BOOL;
+
+/* R = [k]P, or [k]G when px is NULL; k in [1, n-1]; P must be a point of the curve.
+ * Writes R's coordinates, crypto_ecc_bytes long (y may be NULL). */
+bool crypto_ecc_mul(TPM_ECC_CURVE curve, const uint8_t *k, size_t klen, const uint8_t *px,
+                    size_t pxlen, const uint8_t *py, size_t pylen, uint8_t *x, uint8_t *y)
+    MUST_CHECK_BOOL;
+
+/* out = in mod p (the field prime), crypto_ecc_bytes long. */
+bool crypto_ecc_mod_p(TPM_ECC_CURVE curve, const uint8_t *in, size_t inlen, uint8_t *out)
+    MUST_CHECK_BOOL;
+
+/* Is 0 < v < n (the order)? */
+bool crypto_ecc_scalar_ok(TPM_ECC_CURVE curve, const uint8_t *v, size_t vlen);
+
+/* The domain parameters (Part 2 §11.2.5.2 TPMS_ALGORITHM_DETAIL_ECC): p, a, b, Gx, Gy, n,
+ * each crypto_ecc_bytes long, and the cofactor h in *hlen minimal bytes (at least one). */
+bool crypto_ecc_curve(TPM_ECC_CURVE curve, uint8_t *p, uint8_t *a, uint8_t *b, uint8_t *gx,
+                      uint8_t *gy, uint8_t *n, uint8_t *h, size_t *hlen) MUST_CHECK_BOOL;
 
 #endif

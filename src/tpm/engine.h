@@ -26,6 +26,8 @@
 #define PROOF_BYTES 64
 #define SU_NONE 0xFFFF /* orderly state when the last shutdown was not orderly */
 #define AUDIT_CC_BYTES 32 /* one bit per command code from TPM_CC_FIRST */
+#define COMMIT_SLOTS 64   /* outstanding commits of Commit / EC_Ephemeral (TPM_PT_SPLIT_MAX) */
+#define COMMIT_NONCE_BYTES 32
 
 /* Limits this implementation reports through GetCapability (cap.c). */
 #define MAX_LOADED_OBJECTS 16
@@ -69,6 +71,11 @@ struct tpm_streset {
     uint64_t context_counter;
     uint32_t pcr_active[HASH_COUNT]; /* PCRs allocated per bank since the last Startup */
     TPM2B_DIGEST command_audit_digest; /* Empty after a reset, or a change of audit hash */
+    /* Split operations (asym.h): the secret the commit values derive from, the next count,
+     * and which of the last COMMIT_SLOTS counts are still outstanding. */
+    uint8_t commit_nonce[COMMIT_NONCE_BYTES];
+    uint64_t commit_counter;
+    uint8_t commit_array[COMMIT_SLOTS / 8];
 };
 
 /*
@@ -205,6 +212,7 @@ struct tpm {
     uint64_t time_host;
     uint64_t clock_ms; /* host time when pers.clock was last brought up to date */
     bool clock_safe;
+    bool clock_nv_due; /* Clock entered a new update interval: the next save makes it safe */
     int32_t clock_rate; /* ClockRateAdjust: parts per million faster (+) or slower (-) */
     TPM_HANDLE exclusive_audit; /* the session that audited every command since it began */
 
@@ -240,8 +248,11 @@ int32_t tpm_clock_rate_step(int32_t rate, int8_t adjust);
 
 /* Milliseconds on the host clock. */
 uint64_t tpm_now(struct tpm *t);
-/* TPMS_CLOCK_INFO.clock: persistent milliseconds, advancing with the host clock. */
+/* TPMS_CLOCK_INFO.clock: persistent milliseconds, advancing with the host clock (tpm.c says
+ * when its NV copy is updated). */
 uint64_t tpm_clock(struct tpm *t);
+/* ClockSet: Clock jumps forward to v (the caller checked v). */
+void tpm_clock_set(struct tpm *t, uint64_t v);
 void tpm_time_info(struct tpm *t, TPMS_TIME_INFO *out);
 
 /* Enter failure mode after a broken invariant; returns TPM_RC_FAILURE for convenience. */

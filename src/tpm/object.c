@@ -227,7 +227,6 @@ static TPM_RC check_type_parms(const TPMT_PUBLIC *p)
     case TPM_ALG_ECC:
         TRY(check_parent_sym(p));
         CHECK(p->parameters.kdf.scheme == TPM_ALG_NULL, TPM_RC_KDF);
-        CHECK(!(p->parameters.scheme.scheme == TPM_ALG_ECDAA), TPM_RC_SCHEME);
         return check_scheme(p, p->parameters.scheme.scheme);
     case TPM_ALG_KEYEDHASH: {
         TPM_ALG_ID s = p->parameters.keyedHash.scheme;
@@ -246,9 +245,12 @@ static TPM_RC check_type_parms(const TPMT_PUBLIC *p)
         return TPM_RC_SUCCESS;
     }
     case TPM_ALG_SYMCIPHER:
-        CHECK(!sign, TPM_RC_ATTRIBUTES); /* CMAC keys are not implemented */
-        CHECK(dec, TPM_RC_ATTRIBUTES);
+        /* For a symmetric cipher, sign means "may encrypt" and decrypt "may decrypt" (Part 2
+         * §8.3.3.1); a restricted one is a storage parent (CFB, decrypt only): restricted
+         * signing with a cipher would be CMAC, which is not implemented. */
+        CHECK(sign || dec, TPM_RC_ATTRIBUTES);
         if (restricted) {
+            CHECK(!sign, TPM_RC_ATTRIBUTES);
             CHECK(p->parameters.symmetric.mode == TPM_ALG_CFB, TPM_RC_SYMMETRIC);
         }
         return TPM_RC_SUCCESS;

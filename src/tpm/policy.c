@@ -1,6 +1,6 @@
 /*
- * Policy commands (Part 3 §23): PolicySecret §23.4, PolicyTicket §23.5, PolicyOR §23.6,
- * PolicyPCR §23.7, PolicyLocality §23.8, PolicyCounterTimer §23.10, PolicyCommandCode §23.11,
+ * Policy commands (Part 3 §23): PolicySigned §23.3, PolicySecret §23.4, PolicyTicket §23.5,
+ * PolicyOR §23.6, PolicyPCR §23.7, PolicyLocality §23.8, PolicyCounterTimer §23.10, PolicyCommandCode §23.11,
  * PolicyPhysicalPresence §23.12, PolicyCpHash §23.13, PolicyNameHash §23.14,
  * PolicyDuplicationSelect §23.15, PolicyAuthorize §23.16, PolicyAuthValue §23.17,
  * PolicyPassword §23.18, PolicyGetDigest §23.19, PolicyNvWritten §23.20, PolicyTemplate
@@ -18,7 +18,9 @@
 #include "entity.h"
 #include "hierarchy.h"
 #include "pcr.h"
+#include "object.h"
 #include "session.h"
+#include "sign.h"
 #include "ticket.h"
 
 TPM_RC policy_session(struct tpm *t, TPM_HANDLE h, struct session **out)
@@ -618,27 +620,28 @@ static void emit_PolicySecret(struct wr *w, const struct out_PolicySecret *out)
 }
 
 /* Expiration and binding checks shared by PolicySigned and PolicySecret (Part 3 §23.2.3
- * PolicyParameterChecks). */
+ * PolicyParameterChecks); pn: the parameter numbers of nonceTPM, cpHashA and expiration. */
 static TPM_RC policy_parameter_checks(struct tpm *t, struct session *s,
                                       const TPM2B_NONCE *nonce, const TPM2B_DIGEST *cp,
-                                      int32_t expiration, uint64_t *timeout_out)
+                                      int32_t expiration, uint64_t *timeout_out,
+                                      const unsigned pn[3])
 {
     *timeout_out = 0;
     if (nonce->size) {
-        PARAM(1, nonce->size == s->nonce_tpm.size &&
+        PARAM(pn[0], nonce->size == s->nonce_tpm.size &&
                          secret_eq(nonce->buffer, s->nonce_tpm.buffer, nonce->size)
                      ? TPM_RC_SUCCESS
                      : TPM_RC_NONCE);
     }
     if (cp->size) {
-        PARAM(2, cp->size == hash_size(s->auth_hash) ? TPM_RC_SUCCESS : TPM_RC_SIZE);
+        PARAM(pn[1], cp->size == hash_size(s->auth_hash) ? TPM_RC_SUCCESS : TPM_RC_SIZE);
         CHECK(s->cp_hash.size == 0 || secret_eq(s->cp_hash.buffer, cp->buffer, cp->size),
               TPM_RC_CPHASH);
     }
     if (expiration != 0) {
         /* Expiration in seconds counts from the nonce's issue: it needs the nonce. */
         uint64_t secs = expiration < 0 ? (uint64_t)(-(int64_t)expiration) : (uint64_t)expiration;
-        PARAM(4, nonce->size || expiration < 0 ? TPM_RC_SUCCESS : TPM_RC_EXPIRED);
+        PARAM(pn[2], nonce->size || expiration < 0 ? TPM_RC_SUCCESS : TPM_RC_EXPIRED);
         TPMS_TIME_INFO ti;
         tpm_time_info(t, &ti);
         *timeout_out = ti.time + secs * 1000;
@@ -689,7 +692,9 @@ static TPM_RC cc_PolicySecret(struct tpm *t, struct cmd *c, const struct in_Poli
     struct session *found = session_find(t, c->handles[1]);
     CHECK(found && found->type != TPM_SE_HMAC, RC_H(TPM_RC_HANDLE, 2));
     s = found;
-    TRY(policy_parameter_checks(t, s, &in->nonceTPM, &in->cpHashA, in->expiration, &timeout));
+    static const unsigned pn[3] = {1, 2, 4};
+    TRY(policy_parameter_checks(t, s, &in->nonceTPM, &in->cpHashA, in->expiration, &timeout,
+                                pn));
     TRY(entity_get(t, c->handles[0], &e));
     TRY(policy_update(s, TPM_CC_PolicySecret, &e.name, &in->policyRef));
     if (in->cpHashA.size) {
@@ -710,6 +715,74 @@ static TPM_RC cc_PolicySecret(struct tpm *t, struct cmd *c, const struct in_Poli
 }
 
 CMD_OPS(PolicySecret);
+
+/*
+ * Part 3 §23.3 TPM2_PolicySigned: an authority holding authObject's private key signed
+ * aHash = H_sig(nonceTPM || expiration || cpHashA || policyRef) to approve this use. The
+ * signature is checked as TPM2_VerifySignature checks it (sign.c); a trial session only
+ * extends the digest. With expiration < 0 a TPMT_TK_AUTH ticket is returned for PolicyTicket.
+ */
+struct in_PolicySigned {
+    TPM2B_NONCE nonceTPM;
+    int32_t expiration;
+    TPM2B_DIGEST cpHashA;
+    TPM2B_NONCE policyRef;
+    TPMT_SIGNATURE auth;
+};
+
+static TPM_RC parse_PolicySigned(struct rd *r, struct in_PolicySigned *in)
+{
+    uint32_t e;
+    PARAM(1, RD_TPM2B(r, &in->nonceTPM));
+    PARAM(2, rd_U32(r, &e));
+    in->expiration = (int32_t)e;
+    PARAM(3, RD_TPM2B(r, &in->cpHashA));
+    PARAM(4, RD_TPM2B(r, &in->policyRef));
+    PARAM(5, rd_TPMT_SIGNATURE(r, &in->auth, NO_NULL));
+    return TPM_RC_SUCCESS;
+}
+
+static TPM_RC cc_PolicySigned(struct tpm *t, struct cmd *c, const struct in_PolicySigned *in,
+                              struct out_PolicySecret *out)
+{
+    static const unsigned pn[3] = {1, 3, 2};
+    uint64_t timeout = 0;
+    struct session *s = session_find(t, c->handles[1]);
+    CHECK(s && s->type != TPM_SE_HMAC, RC_H(TPM_RC_HANDLE, 2));
+    struct object *o = object_get(t, c->handles[0]);
+    CHECK(o && o->kind == OBJ_KEY, RC_H(TPM_RC_HANDLE, 1));
+    if (s->type != TPM_SE_TRIAL) {
+        uint8_t ahash[MAX_DIGEST_SIZE];
+        struct hash_state h;
+        TRY(policy_parameter_checks(t, s, &in->nonceTPM, &in->cpHashA, in->expiration,
+                                    &timeout, pn));
+        CHECK(hash_begin(&h, in->auth.hash), RC_P(TPM_RC_SCHEME, 5));
+        hash_update(&h, in->nonceTPM.buffer, in->nonceTPM.size);
+        hash_update_u32(&h, (uint32_t)in->expiration);
+        hash_update(&h, in->cpHashA.buffer, in->cpHashA.size);
+        hash_update(&h, in->policyRef.buffer, in->policyRef.size);
+        CHECK(hash_end(&h, ahash), TPM_RC_FAILURE);
+        TPM_RC rc = sign_verify(o, ahash, hash_size(in->auth.hash), &in->auth);
+        CHECK(rc == TPM_RC_SUCCESS, rc == TPM_RC_HANDLE ? RC_H(rc, 1) : RC_P(rc, 5));
+    }
+    TRY(policy_update(s, TPM_CC_PolicySigned, &o->name, &in->policyRef));
+    if (in->cpHashA.size) {
+        s->cp_hash = in->cpHashA;
+    }
+    if (timeout && in->expiration > 0 && (s->timeout_ms == 0 || timeout < s->timeout_ms)) {
+        s->timeout_ms = timeout;
+    }
+    ticket_null(TPM_ST_AUTH_SIGNED, &out->policyTicket);
+    if (in->expiration < 0 && s->type != TPM_SE_TRIAL) {
+        timeout_bytes(timeout, &out->timeout);
+        TRY(ticket_auth(t, TPM_ST_AUTH_SIGNED, o->hierarchy, s->auth_hash, &out->timeout,
+                        &in->cpHashA, &in->policyRef, &o->name, &out->policyTicket));
+    }
+    return TPM_RC_SUCCESS;
+}
+
+CMD_OPS_FULL(PolicySigned, struct in_PolicySigned, struct out_PolicySecret, parse_PolicySigned,
+             emit_PolicySecret);
 
 /* Part 3 §23.5 TPM2_PolicyTicket */
 struct in_PolicyTicket {

@@ -106,8 +106,7 @@ static TPM_RC cc_ClockSet(struct tpm *t, struct cmd *c, const struct in_ClockSet
     PARAM(1, in->newTime >= tpm_clock(t) && in->newTime <= 0xFFFF000000000000ull
                  ? TPM_RC_SUCCESS
                  : TPM_RC_VALUE);
-    t->p.clock = in->newTime;
-    pers_changed(t);
+    tpm_clock_set(t, in->newTime);
     return TPM_RC_SUCCESS;
 }
 

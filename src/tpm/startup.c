@@ -30,6 +30,7 @@ static TPM_RC streset_defaults(struct tpm *t)
     secret_wipe(&t->sr, sizeof(t->sr));
     CHECK(crypto_random(t->sr.null_proof, PROOF_BYTES), TPM_RC_FAILURE);
     CHECK(crypto_random(t->sr.null_seed, SEED_BYTES), TPM_RC_FAILURE);
+    CHECK(crypto_random(t->sr.commit_nonce, COMMIT_NONCE_BYTES), TPM_RC_FAILURE);
     memcpy(t->sr.pcr_active, t->p.pcr_alloc, sizeof(t->sr.pcr_active));
     return TPM_RC_SUCCESS;
 }

@@ -115,6 +115,11 @@ static void wr_streset(struct wr *w, const struct tpm_streset *sr)
     wr_u64(w, sr->object_context_id);
     wr_u64(w, sr->context_counter);
     wr_masks(w, sr->pcr_active);
+    /* added after version 1's first release: readers take a missing tail as absent */
+    wr_bytes(w, sr->commit_nonce, COMMIT_NONCE_BYTES);
+    wr_u64(w, sr->commit_counter);
+    wr_u8(w, COMMIT_SLOTS / 8);
+    wr_bytes(w, sr->commit_array, COMMIT_SLOTS / 8);
 }
 
 static void wr_session(struct wr *w, const struct session *x)
@@ -309,7 +314,11 @@ int tpm_state_save(struct tpm *t, enum tpm_state_part part, struct tpm_buf *out)
             out->cap = cap;
             if (part == TPM_STATE_PERMANENT) {
                 t->dirty = false;
-                t->clock_safe = true; /* the clock is in NV now (Part 1 §36.5) */
+                if (t->clock_nv_due) {
+                    /* Clock's NV copy reached a new interval (tpm.c): it is safe again. */
+                    t->clock_safe = true;
+                    t->clock_nv_due = false;
+                }
             }
             return 0;
         }
@@ -399,13 +408,32 @@ static bool rd_stclear(struct rd *r, struct tpm_stclear *sc)
     return true;
 }
 
+/* The commit state at the end of state-reset data: a writer older than it left it out, and
+ * then no commit is outstanding and a fresh nonce is drawn. */
+static bool rd_commit(struct rd *r, struct tpm_streset *sr)
+{
+    uint8_t n;
+    memset(sr->commit_array, 0, sizeof(sr->commit_array));
+    sr->commit_counter = 0;
+    if (rd_left(r) == 0) {
+        return crypto_random(sr->commit_nonce, COMMIT_NONCE_BYTES);
+    }
+    if (!rd_bytes(r, sr->commit_nonce, COMMIT_NONCE_BYTES) || !rd_u64(r, &sr->commit_counter) ||
+        !rd_u8(r, &n)) {
+        return false;
+    }
+    /* A different bitmap size: keep what fits; anything outstanding beyond is dropped. */
+    size_t keep = n < sizeof(sr->commit_array) ? n : sizeof(sr->commit_array);
+    return rd_bytes(r, sr->commit_array, keep) && rd_skip(r, n - keep);
+}
+
 static bool rd_streset(struct rd *r, struct tpm_streset *sr)
 {
     return RD_TPM2B(r, &sr->command_audit_digest) == TPM_RC_SUCCESS &&
            rd_bytes(r, sr->null_proof, PROOF_BYTES) && rd_bytes(r, sr->null_seed, SEED_BYTES) &&
            rd_u32(r, &sr->restart_count) && rd_u32(r, &sr->clear_count) &&
            rd_u64(r, &sr->object_context_id) && rd_u64(r, &sr->context_counter) &&
-           rd_masks(r, sr->pcr_active);
+           rd_masks(r, sr->pcr_active) && rd_commit(r, sr);
 }
 
 /* The persistent objects: each is checked as a Load would check it. */

@@ -40,16 +40,41 @@ int32_t tpm_clock_rate_step(int32_t rate, int8_t adjust)
     return r > 150000 ? 150000 : r < -150000 ? -150000 : r;
 }
 
+/*
+ * Clock persistence (Part 1 §36, TPM_PT_CLOCK_UPDATE): the NV copy of Clock is updated
+ * each time Clock enters a new interval of CLOCK_NV_INTERVAL ms, so it is never more than one
+ * interval behind. After a disorderly shutdown the restored Clock may be behind values already
+ * reported, so safe is NO (startup.c) until such an update has reached NV: from then on Clock
+ * is past anything reported before the loss.
+ */
+#define CLOCK_NV_MASK ((UINT64_C(1) << 22) - 1) /* 2^22 ms, as TPM_PT_CLOCK_UPDATE says */
+
+static void clock_advance_to(struct tpm *t, uint64_t v)
+{
+    if ((v | CLOCK_NV_MASK) > (t->p.clock | CLOCK_NV_MASK)) {
+        t->clock_nv_due = true;
+        pers_changed(t); /* the host commits it before the response leaves */
+    }
+    t->p.clock = v;
+}
+
 uint64_t tpm_clock(struct tpm *t)
 {
     uint64_t now = tpm_now(t);
     if (now > t->clock_ms) {
         uint64_t d = now - t->clock_ms;
         int64_t adj = (int64_t)d * t->clock_rate / 1000000;
-        t->p.clock += (uint64_t)((int64_t)d + adj);
+        clock_advance_to(t, t->p.clock + (uint64_t)((int64_t)d + adj));
     }
     t->clock_ms = now;
     return t->p.clock;
+}
+
+void tpm_clock_set(struct tpm *t, uint64_t v)
+{
+    (void)tpm_clock(t);
+    clock_advance_to(t, v);
+    pers_changed(t);
 }
 
 void tpm_time_info(struct tpm *t, TPMS_TIME_INFO *out)
