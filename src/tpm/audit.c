@@ -63,18 +63,16 @@ TPM_RC audit_command(struct tpm *t, struct cmd *c, const uint8_t *rparams, size_
         if (!s || !(a & TPMA_SESSION_AUDIT)) {
             continue;
         }
-        if (a & TPMA_SESSION_AUDITRESET) {
-            s->audit_digest.size = 0;
+        if (!s->audit || (a & TPMA_SESSION_AUDITRESET)) {
+            /* A first or reset audit starts from a Zero Digest of the session's hash, and the
+             * session is exclusive until a command runs that it does not audit (§19.6.14). */
+            s->audit = true;
+            s->audit_digest.size = hash_size(s->auth_hash);
+            memset(s->audit_digest.buffer, 0, s->audit_digest.size);
+            t->exclusive_audit = s->handle;
         }
-        s->audit = true;
         TRY(extend(&s->audit_digest, s->auth_hash, c, rparams, rlen));
-        if (a & TPMA_SESSION_AUDITEXCLUSIVE) {
-            /* Exclusive from here on, as long as no command runs without it. */
-            if (t->exclusive_audit != s->handle) {
-                t->exclusive_audit = s->handle;
-            }
-            exclusive_seen = true;
-        } else if (t->exclusive_audit == s->handle) {
+        if (t->exclusive_audit == s->handle) {
             exclusive_seen = true;
         }
     }

@@ -37,6 +37,7 @@ enum {
     SEC_STCLEAR = 0x0102,
     SEC_STRESET = 0x0103,
     SEC_SESSIONS = 0x0104,
+    SEC_CLOCK = 0x0105, /* Clock when the volatile state was taken */
 };
 
 TPM_RC tpm_manufacture(struct tpm *t)
@@ -275,6 +276,12 @@ static void save_volatile(struct tpm *t, struct wr *w)
 
     m = sec_begin(w, SEC_SESSIONS);
     wr_sessions(w, t, false);
+    wr_size32_end(w, m);
+
+    /* A volatile snapshot is a TPM that kept running: its Clock may be ahead of the last NV
+     * copy (tpm.c), and restoring the snapshot must not take Clock back. */
+    m = sec_begin(w, SEC_CLOCK);
+    wr_u64(w, t->p.clock);
     wr_size32_end(w, m);
 }
 
@@ -604,9 +611,10 @@ static bool load_permanent_section(struct tpm_pers *p, struct session *sessions,
 }
 
 struct vol_copy {
-    bool started, failure, pcr_reconfig, clock_safe;
+    bool started, failure, pcr_reconfig, clock_safe, has_clock;
     uint32_t failure_rc;
     uint64_t time;
+    uint64_t clock;
     struct tpm_stclear sc;
     struct tpm_streset sr;
     struct session sessions[MAX_ACTIVE_SESSIONS];
@@ -628,6 +636,9 @@ static bool load_volatile_section(struct vol_copy *v, uint16_t tag, struct rd *r
         return rd_streset(r, &v->sr);
     case SEC_SESSIONS:
         return rd_sessions(r, v->sessions, false);
+    case SEC_CLOCK:
+        v->has_clock = true;
+        return rd_u64(r, &v->clock);
     default:
         return true;
     }
@@ -704,6 +715,11 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         t->failure_rc = v->failure_rc;
         t->pcr_reconfig = v->pcr_reconfig;
         t->clock_safe = v->clock_safe;
+        if (v->has_clock && v->clock > t->p.clock) {
+            t->p.clock = v->clock;
+            t->clock_ms = tpm_now(t);
+            t->dirty = true;
+        }
         t->time_base = v->time;
         t->time_host = tpm_now(t);
         t->sc = v->sc;
