@@ -136,6 +136,14 @@ static inline void tc_corpus(const struct tcmd *c)
         {0x156, "Import"}, {0x157, "Load"}, {0x15E, "Unseal"}, {0x161, "ContextLoad"},
         {0x162, "ContextSave"}, {0x165, "FlushContext"}, {0x167, "LoadExternal"},
         {0x168, "MakeCredential"}, {0x173, "ReadPublic"}, {0x191, "CreateLoaded"},
+        {0x128, "ClockSet"}, {0x130, "ClockRateAdjust"}, {0x133, "GetCommandAuditDigest"},
+        {0x148, "Certify"}, {0x14A, "CertifyCreation"}, {0x14C, "GetTime"},
+        {0x14D, "GetSessionAuditDigest"}, {0x154, "ECDH_ZGen"}, {0x155, "HMAC"},
+        {0x158, "Quote"}, {0x159, "RSA_Decrypt"}, {0x15B, "HMAC_Start"}, {0x15D, "Sign"},
+        {0x160, "PolicySigned"}, {0x163, "ECDH_KeyGen"}, {0x164, "EncryptDecrypt"},
+        {0x174, "RSA_Encrypt"}, {0x177, "VerifySignature"}, {0x178, "ECC_Parameters"},
+        {0x181, "ReadClock"}, {0x18B, "Commit"}, {0x18D, "ZGen_2Phase"},
+        {0x18E, "EC_Ephemeral"}, {0x193, "EncryptDecrypt2"},
     };
     const char *dir = getenv("VTPM_CORPUS_DIR");
     uint32_t cc = (uint32_t)c->b[6] << 24 | (uint32_t)c->b[7] << 16 | (uint32_t)c->b[8] << 8 |
