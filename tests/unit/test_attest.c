@@ -593,8 +593,12 @@ static void cp_hash(uint32_t cc, const uint8_t *names, size_t nl, const uint8_t 
     uint8_t buf[512];
     uint16_t l;
     be32put(buf, cc);
-    memcpy(buf + 4, names, nl);
-    memcpy(buf + 4 + nl, params, pl);
+    if (nl) {
+        memcpy(buf + 4, names, nl);
+    }
+    if (pl) {
+        memcpy(buf + 4 + nl, params, pl);
+    }
     ossl_digest(TPM_ALG_SHA256, buf, 4 + nl + pl, out, &l);
 }
 
@@ -604,7 +608,9 @@ static void rp_hash(uint32_t cc, const uint8_t *rparams, size_t rl, uint8_t *out
     uint16_t l;
     be32put(buf, 0);
     be32put(buf + 4, cc);
-    memcpy(buf + 8, rparams, rl);
+    if (rl) {
+        memcpy(buf + 8, rparams, rl);
+    }
     ossl_digest(TPM_ALG_SHA256, buf, 8 + rl, out, &l);
 }
 
