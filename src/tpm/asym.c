@@ -201,7 +201,7 @@ static TPM_RC cc_RSA_Encrypt(struct tpm *t, struct cmd *c, const struct in_RSA_E
     CHECK(o->pub.objectAttributes & TPMA_OBJECT_DECRYPT, RC_H(TPM_RC_ATTRIBUTES, 1));
     CHECK(label_ok(&in->label), RC_P(TPM_RC_VALUE, 3));
     CHECK(rsa_select(o, &in->inScheme, &scheme), RC_P(TPM_RC_SCHEME, 2));
-    sign_rsa_key(o, &k);
+    sign_rsa_key(t, o, &k);
     /* Room in the modulus for the message and the padding (RFC 8017 §7.1.1, §7.2.1). */
     size_t room = k.nlen;
     if (scheme.scheme == TPM_ALG_RSAES) {
@@ -233,7 +233,7 @@ static TPM_RC cc_RSA_Decrypt(struct tpm *t, struct cmd *c, const struct in_RSA_E
     CHECK(sign_has_private(o), TPM_RC_AUTH_UNAVAILABLE);
     CHECK(label_ok(&in->label), RC_P(TPM_RC_VALUE, 3));
     CHECK(rsa_select(o, &in->inScheme, &scheme), RC_P(TPM_RC_SCHEME, 2));
-    sign_rsa_key(o, &k);
+    sign_rsa_key(t, o, &k);
     CHECK(in->message.size == k.nlen, RC_P(TPM_RC_SIZE, 1));
     /* One answer for every failure: the value is out of range or the padding is wrong. */
     CHECK(crypto_rsa_decrypt(&k, scheme.scheme, scheme.hashAlg, in->label.buffer,

@@ -282,11 +282,43 @@ out:
     return pkey;
 }
 
+struct crypto_pkey {
+    EVP_PKEY *pkey;
+};
+
+static struct crypto_pkey *pkey_wrap(EVP_PKEY *pkey)
+{
+    struct crypto_pkey *p = pkey ? OPENSSL_zalloc(sizeof(*p)) : NULL;
+    if (!p) {
+        EVP_PKEY_free(pkey);
+        return NULL;
+    }
+    p->pkey = pkey;
+    return p;
+}
+
+void crypto_pkey_free(struct crypto_pkey *p)
+{
+    if (p) {
+        EVP_PKEY_free(p->pkey); /* private parts are cleared as they are freed */
+        OPENSSL_free(p);
+    }
+}
+
+/* A reference to a key built earlier. */
+static EVP_PKEY *pkey_ref(const struct crypto_pkey *p)
+{
+    return p && EVP_PKEY_up_ref(p->pkey) == 1 ? p->pkey : NULL;
+}
+
 /* The key of one operation: private when k->p is set. */
 static EVP_PKEY *rsa_pkey_of(const struct crypto_rsa_key *k)
 {
     struct rsa_parts parts;
     EVP_PKEY *pkey = NULL;
+    if (k->built) {
+        return pkey_ref(k->built);
+    }
     if (k->p) {
         if (!rsa_parts_from(&parts, k->n, k->nlen, k->e, k->p, k->plen)) {
             return NULL;
@@ -303,6 +335,13 @@ static EVP_PKEY *rsa_pkey_of(const struct crypto_rsa_key *k)
 out:
     rsa_parts_free(&parts);
     return pkey;
+}
+
+struct crypto_pkey *crypto_rsa_build(const struct crypto_rsa_key *k)
+{
+    struct crypto_rsa_key plain = *k;
+    plain.built = NULL;
+    return pkey_wrap(rsa_pkey_of(&plain));
 }
 
 /* Padding of an encrypt or decrypt context: RSAES, OAEP (hash, MGF1 hash, label) or raw. */
@@ -413,7 +452,7 @@ bool crypto_rsa_decrypt(const struct crypto_rsa_key *k, TPM_ALG_ID scheme, TPM_A
 bool crypto_rsa_oaep_encrypt(TPM_ALG_ID alg, const char *label, const uint8_t *n, size_t nlen,
                              uint32_t e, const uint8_t *in, size_t inlen, uint8_t *out)
 {
-    struct crypto_rsa_key k = {n, nlen, e, NULL, 0};
+    struct crypto_rsa_key k = {n, nlen, e, NULL, 0, NULL};
     return crypto_rsa_encrypt(&k, TPM_ALG_OAEP, alg, (const uint8_t *)label,
                               label ? strlen(label) + 1 : 0, in, inlen, out);
 }
@@ -422,7 +461,7 @@ bool crypto_rsa_oaep_decrypt(TPM_ALG_ID alg, const char *label, const uint8_t *n
                              uint32_t e, const uint8_t *p, size_t plen, const uint8_t *in,
                              size_t inlen, uint8_t *out, size_t cap, size_t *outlen)
 {
-    struct crypto_rsa_key k = {n, nlen, e, p, plen};
+    struct crypto_rsa_key k = {n, nlen, e, p, plen, NULL};
     return crypto_rsa_decrypt(&k, TPM_ALG_OAEP, alg, (const uint8_t *)label,
                               label ? strlen(label) + 1 : 0, in, inlen, out, cap, outlen);
 }
@@ -476,7 +515,7 @@ bool crypto_rsa_verify(const struct crypto_rsa_key *k, TPM_ALG_ID scheme, TPM_AL
     if (siglen != k->nlen || dlen != hash_size(alg)) {
         return false;
     }
-    struct crypto_rsa_key pub = {k->n, k->nlen, k->e, NULL, 0};
+    struct crypto_rsa_key pub = {k->n, k->nlen, k->e, NULL, 0, k->built};
     EVP_PKEY *pkey = rsa_pkey_of(&pub);
     EVP_PKEY_CTX *ctx = pkey ? EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL) : NULL;
     bool ok = ctx && EVP_PKEY_verify_init(ctx) == 1 &&
@@ -714,6 +753,9 @@ static EVP_PKEY *ecc_pkey(const struct crypto_ecc_key *k, bool priv)
     EVP_PKEY_CTX *ctx = NULL;
     EVP_PKEY *pkey = NULL;
     BIGNUM *d = NULL;
+    if (k->built) {
+        return pkey_ref(k->built);
+    }
     if (size == 0 || k->xlen > size || k->ylen > size || (priv && !k->d)) {
         return NULL;
     }
@@ -747,6 +789,13 @@ out:
     EVP_PKEY_CTX_free(ctx);
     BN_clear_free(d);
     return pkey;
+}
+
+struct crypto_pkey *crypto_ecc_build(const struct crypto_ecc_key *k)
+{
+    struct crypto_ecc_key plain = *k;
+    plain.built = NULL;
+    return pkey_wrap(ecc_pkey(&plain, k->d != NULL));
 }
 
 bool crypto_ecdsa_sign(const struct crypto_ecc_key *k, const uint8_t *digest, size_t dlen,

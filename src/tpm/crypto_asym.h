@@ -86,6 +86,14 @@ bool crypto_ecc_generate(TPM_ECC_CURVE curve, uint8_t *d, uint8_t *x, uint8_t *y
 
 /* ---- keys for signing and encryption ---- */
 
+/*
+ * A key built once for repeated use: OpenSSL's form of a loaded key, with what it derives
+ * from the TPM form (RSA: private exponent, CRT values, blinding and Montgomery contexts,
+ * which cost more than one signature). sign.c keeps a few per engine. crypto_pkey_free
+ * frees it and clears its secrets.
+ */
+struct crypto_pkey;
+
 /* An RSA key: the private part (one prime p) is NULL for a public key. */
 struct crypto_rsa_key {
     const uint8_t *n;
@@ -93,6 +101,7 @@ struct crypto_rsa_key {
     uint32_t e; /* the real exponent (the caller maps 0 to 65537) */
     const uint8_t *p;
     size_t plen;
+    struct crypto_pkey *built; /* the same key already built, or NULL */
 };
 
 /* An ECC key: d is NULL for a public key; x and y may be shorter than the field size. */
@@ -104,7 +113,13 @@ struct crypto_ecc_key {
     size_t xlen;
     const uint8_t *y;
     size_t ylen;
+    struct crypto_pkey *built; /* the same key already built, or NULL */
 };
+
+/* Build k (private when it has its private part); NULL when OpenSSL refuses it. */
+struct crypto_pkey *crypto_rsa_build(const struct crypto_rsa_key *k);
+struct crypto_pkey *crypto_ecc_build(const struct crypto_ecc_key *k);
+void crypto_pkey_free(struct crypto_pkey *p);
 
 /*
  * RSA signature of a digest of hash alg (dlen must be that hash's size): scheme TPM_ALG_RSASSA

@@ -188,6 +188,21 @@ struct session {
     TPM2B_DIGEST audit_digest;
 };
 
+/*
+ * OpenSSL's form of loaded keys that are used again (sign.c): building an RSA private key
+ * costs more than a signature with it. An entry belongs to the object slot it was built for
+ * and to the exact key material (id: a SHA-256 over it); it is dropped when that slot is
+ * freed or holds another key, and all entries at _TPM_Init and tpm_free.
+ */
+#define KEY_CACHE_SLOTS 8
+struct crypto_pkey;
+struct key_cache_entry {
+    const struct object *o;
+    uint8_t id[32];
+    struct crypto_pkey *pkey;
+    uint64_t used;
+};
+
 /* DRTM sequence (_TPM_Hash_Start .. _TPM_Hash_End). */
 struct drtm_state {
     bool active;
@@ -229,6 +244,8 @@ struct tpm {
     struct object seq_saved[SEQ_SAVED_SLOTS];
     uint64_t seq_saved_id[SEQ_SAVED_SLOTS];
     uint64_t pcache_clock; /* use counter: the least recently used entry is replaced */
+    struct key_cache_entry key_cache[KEY_CACHE_SLOTS];
+    uint64_t key_cache_clock;
 
     /* Per-command scratch, wiped after every command (inputs may hold secrets). */
     _Alignas(16) uint8_t cmd_in[CMD_IN_MAX];

@@ -762,7 +762,7 @@ static TPM_RC cc_PolicySigned(struct tpm *t, struct cmd *c, const struct in_Poli
         hash_update(&h, in->cpHashA.buffer, in->cpHashA.size);
         hash_update(&h, in->policyRef.buffer, in->policyRef.size);
         CHECK(hash_end(&h, ahash), TPM_RC_FAILURE);
-        TPM_RC rc = sign_verify(o, ahash, hash_size(in->auth.hash), &in->auth);
+        TPM_RC rc = sign_verify(t, o, ahash, hash_size(in->auth.hash), &in->auth);
         CHECK(rc == TPM_RC_SUCCESS, rc == TPM_RC_HANDLE ? RC_H(rc, 1) : RC_P(rc, 5));
     }
     TRY(policy_update(s, TPM_CC_PolicySigned, &o->name, &in->policyRef));

@@ -25,7 +25,93 @@ bool sign_has_private(const struct object *o)
     return !(o->flags & OBJF_PUBLIC_ONLY);
 }
 
-void sign_rsa_key(const struct object *o, struct crypto_rsa_key *k)
+/* ---- the key cache (engine.h) ---- */
+
+static void cache_drop(struct key_cache_entry *e)
+{
+    crypto_pkey_free(e->pkey);
+    secret_wipe(e, sizeof(*e));
+}
+
+void sign_cache_clear(struct tpm *t)
+{
+    for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+        cache_drop(&t->key_cache[i]);
+    }
+}
+
+/* SHA-256 over everything the built key was made from. */
+static bool key_id(const struct object *o, uint8_t *id)
+{
+    struct hash_state h;
+    if (!hash_begin(&h, TPM_ALG_SHA256)) {
+        return false;
+    }
+    hash_update_u16(&h, o->pub.type);
+    hash_update_u16(&h, o->pub.parameters.curveID);
+    hash_update_u32(&h, o->pub.parameters.exponent);
+    hash_update(&h, &o->flags, 1);
+    if (o->pub.type == TPM_ALG_RSA) {
+        hash_update(&h, o->pub.unique.rsa.buffer, o->pub.unique.rsa.size);
+    } else {
+        hash_update(&h, o->pub.unique.ecc.x.buffer, o->pub.unique.ecc.x.size);
+        hash_update(&h, o->pub.unique.ecc.y.buffer, o->pub.unique.ecc.y.size);
+    }
+    if (sign_has_private(o)) {
+        hash_update(&h, o->sens.sensitive.buffer, o->sens.sensitive.size);
+    }
+    return hash_end(&h, id);
+}
+
+/* The built key of object o: from the cache, or built and remembered. NULL when it cannot be
+ * built (the operation then builds its own and reports the failure). */
+static struct crypto_pkey *cache_get(struct tpm *t, const struct object *o,
+                                     const struct crypto_rsa_key *rk,
+                                     const struct crypto_ecc_key *ek)
+{
+    uint8_t id[32];
+    struct key_cache_entry *slot = NULL;
+    if (!key_id(o, id)) {
+        return NULL;
+    }
+    for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+        struct key_cache_entry *e = &t->key_cache[i];
+        if (!e->pkey) {
+            continue;
+        }
+        /* A freed slot's key dies with it; a slot that holds another key is rebuilt. */
+        if (e->o->kind != OBJ_KEY || (e->o == o && !secret_eq(e->id, id, sizeof(id)))) {
+            cache_drop(e);
+            continue;
+        }
+        if (e->o == o) {
+            e->used = ++t->key_cache_clock;
+            return e->pkey;
+        }
+    }
+    for (size_t i = 0; i < KEY_CACHE_SLOTS; i++) {
+        struct key_cache_entry *e = &t->key_cache[i];
+        if (!e->pkey) {
+            slot = e;
+            break;
+        }
+        if (!slot || e->used < slot->used) {
+            slot = e;
+        }
+    }
+    struct crypto_pkey *p = rk ? crypto_rsa_build(rk) : crypto_ecc_build(ek);
+    if (!p) {
+        return NULL;
+    }
+    cache_drop(slot);
+    slot->o = o;
+    memcpy(slot->id, id, sizeof(id));
+    slot->pkey = p;
+    slot->used = ++t->key_cache_clock;
+    return p;
+}
+
+void sign_rsa_key(struct tpm *t, const struct object *o, struct crypto_rsa_key *k)
 {
     k->n = o->pub.unique.rsa.buffer;
     k->nlen = o->pub.unique.rsa.size;
@@ -33,9 +119,13 @@ void sign_rsa_key(const struct object *o, struct crypto_rsa_key *k)
                                       : CRYPTO_RSA_DEFAULT_EXPONENT;
     k->p = sign_has_private(o) ? o->sens.sensitive.buffer : NULL;
     k->plen = sign_has_private(o) ? o->sens.sensitive.size : 0;
+    k->built = NULL;
+    if (t) {
+        k->built = cache_get(t, o, k, NULL);
+    }
 }
 
-void sign_ecc_key(const struct object *o, struct crypto_ecc_key *k)
+void sign_ecc_key(struct tpm *t, const struct object *o, struct crypto_ecc_key *k)
 {
     k->curve = o->pub.parameters.curveID;
     k->d = sign_has_private(o) ? o->sens.sensitive.buffer : NULL;
@@ -44,6 +134,10 @@ void sign_ecc_key(const struct object *o, struct crypto_ecc_key *k)
     k->xlen = o->pub.unique.ecc.x.size;
     k->y = o->pub.unique.ecc.y.buffer;
     k->ylen = o->pub.unique.ecc.y.size;
+    k->built = NULL;
+    if (t) {
+        k->built = cache_get(t, o, NULL, k);
+    }
 }
 
 /* The key's own scheme: asymmetric keys keep it in parameters.scheme, keyed-hash keys in
@@ -87,13 +181,13 @@ bool sign_select_scheme(const struct object *o, TPMT_SIG_SCHEME *scheme)
     return ks.scheme == scheme->scheme && ks.hashAlg == scheme->hashAlg;
 }
 
-static TPM_RC sign_rsa(const struct object *o, const TPMT_SIG_SCHEME *scheme,
+static TPM_RC sign_rsa(struct tpm *t, const struct object *o, const TPMT_SIG_SCHEME *scheme,
                        const uint8_t *digest, size_t dlen, TPMT_SIGNATURE *sig)
 {
     struct crypto_rsa_key k;
     CHECK(scheme->scheme == TPM_ALG_RSASSA || scheme->scheme == TPM_ALG_RSAPSS, TPM_RC_SCHEME);
     CHECK(dlen == hash_size(scheme->hashAlg), TPM_RC_VALUE);
-    sign_rsa_key(o, &k);
+    sign_rsa_key(t, o, &k);
     CHECK(crypto_rsa_sign(&k, scheme->scheme, scheme->hashAlg, digest, dlen, sig->rsa.buffer),
           TPM_RC_FAILURE);
     sig->rsa.size = (uint16_t)k.nlen;
@@ -106,7 +200,8 @@ static TPM_RC sign_ecc(struct tpm *t, const struct object *o, const TPMT_SIG_SCH
     struct crypto_ecc_key k;
     uint16_t size = (uint16_t)crypto_ecc_bytes(o->pub.parameters.curveID);
     bool ok;
-    sign_ecc_key(o, &k);
+    /* Only ECDSA goes through OpenSSL's EVP keys; the others do their own arithmetic. */
+    sign_ecc_key(scheme->scheme == TPM_ALG_ECDSA ? t : NULL, o, &k);
     switch (scheme->scheme) {
     case TPM_ALG_ECDSA:
         ok = crypto_ecdsa_sign(&k, digest, dlen, sig->r.buffer, sig->s.buffer);
@@ -160,7 +255,7 @@ TPM_RC sign_digest(struct tpm *t, const struct object *o, const TPMT_SIG_SCHEME 
     CHECK(hash_size(scheme->hashAlg) > 0, TPM_RC_SCHEME);
     switch (o->pub.type) {
     case TPM_ALG_RSA:
-        return sign_rsa(o, scheme, digest, dlen, sig);
+        return sign_rsa(t, o, scheme, digest, dlen, sig);
     case TPM_ALG_ECC:
         return sign_ecc(t, o, scheme, digest, dlen, sig);
     case TPM_ALG_KEYEDHASH:
@@ -171,14 +266,14 @@ TPM_RC sign_digest(struct tpm *t, const struct object *o, const TPMT_SIG_SCHEME 
     }
 }
 
-TPM_RC sign_verify(const struct object *o, const uint8_t *digest, size_t dlen,
+TPM_RC sign_verify(struct tpm *t, const struct object *o, const uint8_t *digest, size_t dlen,
                    const TPMT_SIGNATURE *sig)
 {
     switch (o->pub.type) {
     case TPM_ALG_RSA: {
         struct crypto_rsa_key k;
         CHECK(sig->sigAlg == TPM_ALG_RSASSA || sig->sigAlg == TPM_ALG_RSAPSS, TPM_RC_SCHEME);
-        sign_rsa_key(o, &k);
+        sign_rsa_key(t, o, &k);
         CHECK(crypto_rsa_verify(&k, sig->sigAlg, sig->hash, digest, dlen, sig->rsa.buffer,
                                 sig->rsa.size),
               TPM_RC_SIGNATURE);
@@ -187,7 +282,7 @@ TPM_RC sign_verify(const struct object *o, const uint8_t *digest, size_t dlen,
     case TPM_ALG_ECC: {
         struct crypto_ecc_key k;
         bool ok;
-        sign_ecc_key(o, &k);
+        sign_ecc_key(sig->sigAlg == TPM_ALG_ECDSA ? t : NULL, o, &k);
         /* ECDAA signatures are checked by the verifier with the issuer's credential. */
         if (sig->sigAlg == TPM_ALG_ECDSA) {
             ok = crypto_ecc_scalar_ok(k.curve, sig->r.buffer, sig->r.size) &&
@@ -299,7 +394,7 @@ static TPM_RC cc_VerifySignature(struct tpm *t, struct cmd *c,
     struct object *o = object_get(t, c->handles[0]);
     CHECK(o && o->kind == OBJ_KEY, RC_H(TPM_RC_HANDLE, 1));
     CHECK(o->pub.objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT, RC_H(TPM_RC_ATTRIBUTES, 1));
-    TPM_RC rc = sign_verify(o, in->digest.buffer, in->digest.size, &in->signature);
+    TPM_RC rc = sign_verify(t, o, in->digest.buffer, in->digest.size, &in->signature);
     if (rc == TPM_RC_HANDLE) {
         return RC_H(rc, 1);
     }

@@ -38,11 +38,15 @@ TPM_RC sign_digest(struct tpm *t, const struct object *o, const TPMT_SIG_SCHEME 
  * when the signature's scheme is not one this key type can verify, TPM_RC_HANDLE for an HMAC
  * key loaded without its private part, TPM_RC_SIGNATURE when it does not verify.
  */
-TPM_RC sign_verify(const struct object *o, const uint8_t *digest, size_t dlen,
+TPM_RC sign_verify(struct tpm *t, const struct object *o, const uint8_t *digest, size_t dlen,
                    const TPMT_SIGNATURE *sig) MUST_CHECK;
 
-/* The key material of an RSA or ECC object as crypto_asym takes it (private when loaded). */
-void sign_rsa_key(const struct object *o, struct crypto_rsa_key *k);
-void sign_ecc_key(const struct object *o, struct crypto_ecc_key *k);
+/* The key material of an RSA or ECC object as crypto_asym takes it (private when loaded),
+ * with the engine's built copy of it when t is given (the key cache, engine.h). */
+void sign_rsa_key(struct tpm *t, const struct object *o, struct crypto_rsa_key *k);
+void sign_ecc_key(struct tpm *t, const struct object *o, struct crypto_ecc_key *k);
+
+/* Drop every built key (their secrets cleared): _TPM_Init, tpm_free. */
+void sign_cache_clear(struct tpm *t);
 
 #endif

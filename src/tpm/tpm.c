@@ -11,6 +11,7 @@
 #include "object.h"
 #include "pcr.h"
 #include "session.h"
+#include "sign.h"
 
 void tpm_profile_default(struct tpm_profile *p)
 {
@@ -136,6 +137,7 @@ void tpm_free(struct tpm *t)
     context_reset(t);
     session_flush_all(t);
     drtm_abort(t);
+    sign_cache_clear(t);
     secret_wipe(t, sizeof(*t));
     free(t);
 }
@@ -143,6 +145,7 @@ void tpm_free(struct tpm *t)
 void tpm_init(struct tpm *t)
 {
     object_flush_all(t);
+    sign_cache_clear(t);
     context_reset(t);
     session_flush_loaded(t);
     drtm_abort(t);
@@ -157,6 +160,7 @@ void tpm_init(struct tpm *t)
 void tpm_power_off(struct tpm *t)
 {
     object_flush_all(t);
+    sign_cache_clear(t);
     context_reset(t);
     session_flush_loaded(t);
     drtm_abort(t);

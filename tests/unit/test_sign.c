@@ -937,6 +937,44 @@ static void test_ecdaa(void **state)
     tpm_free(t);
 }
 
+/* Built keys are kept for reuse (engine.h key cache): a slot that is flushed and refilled with
+ * another key must sign with the new key, never the remembered one. */
+static void test_key_cache_slot_reuse(void **state)
+{
+    (void)state;
+    struct tpm *t = tk_up();
+    uint8_t d[32];
+    uint16_t dl;
+    ossl_digest(TPM_ALG_SHA256, msg, sizeof(msg), d, &dl);
+    for (int round = 0; round < 3; round++) {
+        struct ossl_rsa rk;
+        struct ossl_ec ek;
+        uint32_t rh, eh;
+        struct tk_sig sig;
+        ossl_rsa_new(&rk, 2048);
+        ossl_ec_new(&ek, TPM_ECC_NIST_P256);
+        EVP_PKEY *rpub = ossl_rsa_pub(rk.n, rk.nlen);
+        assert_int_equal(ext_rsa(t, &rk, TPM_ALG_NULL, 0, 0, &rh), 0);
+        assert_int_equal(ext_ecc(t, &ek, TPM_ECC_NIST_P256, TPM_ALG_NULL, 0, &eh), 0);
+        /* twice each: built, then reused */
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(tk_sign(t, rh, d, dl, TPM_ALG_RSASSA, TPM_ALG_SHA256, 0, NULL, &sig),
+                             0);
+            assert_true(ossl_verify(rpub, &sig, d, dl));
+            assert_int_equal(tk_sign(t, eh, d, dl, TPM_ALG_ECDSA, TPM_ALG_SHA256, 0, NULL, &sig),
+                             0);
+            assert_true(ossl_verify(ek.pkey, &sig, d, dl));
+        }
+        /* the same handles come back for the next round's keys */
+        assert_int_equal(tk_flush(t, rh), 0);
+        assert_int_equal(tk_flush(t, eh), 0);
+        EVP_PKEY_free(rpub);
+        EVP_PKEY_free(rk.pkey);
+        EVP_PKEY_free(ek.pkey);
+    }
+    tpm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -949,6 +987,7 @@ int main(void)
         cmocka_unit_test(test_verify_ticket_policy_authorize),
         cmocka_unit_test(test_policy_signed),
         cmocka_unit_test(test_ecdaa),
+        cmocka_unit_test(test_key_cache_slot_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
