@@ -178,8 +178,8 @@ bool crypto_ecschnorr_verify(const struct crypto_ecc_key *k, TPM_ALG_ID alg,
                              const uint8_t *s, size_t slen);
 
 /*
- * The signing half of ECDAA (Part 1 Annex C; Part 3 §19.2 Commit): with the commit value rc (from TPM2_Commit),
- * nonce random in [1, n-1] (written order-sized), T = H(nonce || digest) and
+ * The signing half of ECDAA (Part 1 Annex C; Part 3 §19.2 Commit): with the commit value rc
+ * (from TPM2_Commit), nonce random in [1, n-1] (written order-sized), T = H(nonce || digest) and
  * s = rc + T*d mod n. Anyone can check it against the commit's E = [rc]G: [s]G = E + [T]Q.
  */
 bool crypto_ecdaa_sign(const struct crypto_ecc_key *k, TPM_ALG_ID alg, const uint8_t *rc,

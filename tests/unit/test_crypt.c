@@ -638,12 +638,18 @@ static void test_ecc_parameters(void **state)
          "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5",
          "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"},
         {TPM_ECC_NIST_P384, 384,
-         "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
-         "fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000fffffffc",
-         "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
-         "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7",
-         "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
-         "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973"},
+         "ffffffffffffffffffffffffffffffffffffffffffffffff"
+         "fffffffffffffffeffffffff0000000000000000ffffffff",
+         "ffffffffffffffffffffffffffffffffffffffffffffffff"
+         "fffffffffffffffeffffffff0000000000000000fffffffc",
+         "b3312fa7e23ee7e4988e056be3f82d19181d9c6efe814112"
+         "0314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aef",
+         "aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b98"
+         "59f741e082542a385502f25dbf55296c3a545e3872760ab7",
+         "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147c"
+         "e9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5f",
+         "ffffffffffffffffffffffffffffffffffffffffffffffff"
+         "c7634d81f4372ddf581a0db248b0a77aecec196accc52973"},
     };
     struct tpm *t = tk_up();
     for (size_t i = 0; i < 2; i++) {
