@@ -2,9 +2,9 @@
  * Policy commands (Part 3 §23): PolicySigned §23.3, PolicySecret §23.4, PolicyTicket §23.5,
  * PolicyOR §23.6, PolicyPCR §23.7, PolicyLocality §23.8, PolicyCounterTimer §23.10,
  * PolicyCommandCode §23.11, PolicyPhysicalPresence §23.12, PolicyCpHash §23.13,
- * PolicyNameHash §23.14, PolicyDuplicationSelect §23.15, PolicyAuthorize §23.16, PolicyAuthValue §23.17,
- * PolicyPassword §23.18, PolicyGetDigest §23.19, PolicyNvWritten §23.20, PolicyTemplate
- * §23.21, PolicyRestart §23.3 (Part 3 §23 numbering of revision 1.59).
+ * PolicyNameHash §23.14, PolicyDuplicationSelect §23.15, PolicyAuthorize §23.16,
+ * PolicyAuthValue §23.17, PolicyPassword §23.18, PolicyGetDigest §23.19, PolicyNvWritten
+ * §23.20, PolicyTemplate §23.21, PolicyRestart §23.3 (Part 3 §23 numbering of revision 1.59).
  *
  * A trial session (TPM_SE_TRIAL) computes digests and checks nothing.
  */
