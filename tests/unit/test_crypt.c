@@ -453,6 +453,14 @@ static void test_two_phase(void **state)
                      RCP(TPM_RC_ECC_POINT, 1));
     /* the failures did not use the commit */
     assert_int_equal(zgen2(t, h, &bs, &be, TPM_ALG_ECDH, ctr2, z1, z2), 0);
+    /* only the 64 most recent commits can be used (TPM_PT_SPLIT_MAX) */
+    uint16_t old_ctr, last;
+    assert_int_equal(ec_ephemeral(t, TPM_ECC_NIST_P256, qx, qy, &old_ctr), 0);
+    for (int i = 0; i < 64; i++) {
+        assert_int_equal(ec_ephemeral(t, TPM_ECC_NIST_P256, z1, z2, &last), 0);
+    }
+    assert_int_equal(zgen2(t, h, &bs, &be, TPM_ALG_ECDH, old_ctr, z1, z2), RCP(TPM_RC_VALUE, 4));
+    assert_int_equal(zgen2(t, h, &bs, &be, TPM_ALG_ECDH, (uint16_t)(last - 63), z1, z2), 0);
     /* EC_Ephemeral of an unknown curve */
     assert_int_equal(ec_ephemeral(t, 0x0020, qx, qy, &ctr), RCP(TPM_RC_CURVE, 1));
     /* the counter survives Shutdown(STATE)/Startup(STATE) */
