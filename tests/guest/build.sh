@@ -4,9 +4,11 @@
 #
 #   tests/guest/build.sh        prints VTPM_GUEST_KERNEL=<path> and VTPM_GUEST_INITRD=<path>
 #
-# The kernel is the newest linux-image-*-cloud-amd64 that Debian's apt lists offer for this
-# release (the one the linux-image-cloud-amd64 meta-package depends on), fetched with
-# `apt-get download` and unpacked with dpkg-deb; VTPM_GUEST_KERNEL_PKG=<package> picks another.
+# The kernel is the newest linux-image-<abi>-cloud-amd64 of this Debian release: the package
+# that the newest linux-image-cloud-amd64 meta-package in the local apt lists depends on (on
+# Debian 12: the 6.1 series), fetched with `apt-get download` and unpacked with dpkg-deb.
+# VTPM_GUEST_KERNEL_META=<meta-package> follows another series (linux-image-6.12-cloud-amd64
+# on Debian 12); VTPM_GUEST_KERNEL_PKG=<package> names the kernel package outright.
 # The initramfs holds busybox-static, Debian's tpm2-tools with the shared libraries ldd finds,
 # the tss2 device TCTI, the virtio modules for the data disk, /dev/console and /init.
 # Everything lands in tests/guest/cache/ (gitignored): the kernel keyed by package and version,
@@ -17,7 +19,7 @@ set -eu
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${VTPM_GUEST_CACHE:-$HERE/cache}
-META=linux-image-cloud-amd64
+META=${VTPM_GUEST_KERNEL_META:-linux-image-cloud-amd64}
 MODULES="virtio_blk virtio_pci"
 LIBDIR=/lib/x86_64-linux-gnu
 
@@ -42,7 +44,8 @@ exec 9>"$CACHE/.lock"
 flock -w 600 9 || die "another build holds $CACHE/.lock for more than 10 minutes; giving up."
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vtpm-guest-build.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT INT TERM HUP
+trap 'rm -rf "$TMP" "${kdir:-$TMP}.new" "${initrd:-$TMP}.new"' EXIT
+trap 'exit 130' INT TERM HUP
 
 # ---- kernel --------------------------------------------------------------------------------
 
@@ -59,7 +62,7 @@ kernel_pkg() {
 # The newest kernel already in the cache, for machines whose apt lists are gone.
 cached_kernel() {
     ls -d "$CACHE"/kernel-*/ 2>/dev/null | while read -r d; do
-        [ -s "$d/vmlinuz" ] && [ -s "$d/modules.order" ] && echo "${d%/}"
+        [ -s "$d/vmlinuz" ] && [ -e "$d/modules.order" ] && echo "${d%/}"
     done | sort -V | tail -n 1
 }
 
@@ -70,18 +73,28 @@ ko_depends() {
 
 # Copy module $1 and, first, everything it depends on, appending each name to modules.order
 # once, so that loading the list top to bottom satisfies every dependency.
+# Modules may be compressed (Debian's 6.12 kernels use .ko.xz): they are stored uncompressed,
+# which every kernel loads, so the guest's busybox insmod needs no decompressor.
 add_module() {
-    local name ko dep
+    local name dashed ko dep
     name=$(echo "$1" | tr '-' '_')
-    grep -qx "$name" "$kdir.new/modules.order" 2>/dev/null && return 0
-    ko=$(find "$TMP/x/lib/modules" -name "$name.ko" -o -name "$(echo "$name" | tr '_' '-').ko" |
-        head -n 1)
-    [ -n "$ko" ] || die "kernel package $pkg has no module $name.ko."
-    for dep in $(ko_depends "$ko"); do
+    dashed=$(echo "$name" | tr '_' '-')
+    grep -qx "$name" "$knew/modules.order" 2>/dev/null && return 0
+    # Built into this kernel (Debian's 6.12 has virtio_pci built in): nothing to load.
+    grep -qE "/($name|$dashed)\.ko\$" "$TMP"/x/lib/modules/*/modules.builtin 2>/dev/null &&
+        return 0
+    ko=$(find "$TMP/x/lib/modules" \( -name "$name.ko*" -o -name "$dashed.ko*" \) | head -n 1)
+    case $ko in
+    *.ko) cp "$ko" "$knew/modules/$name.ko" ;;
+    *.ko.xz) xz -dc "$ko" >"$knew/modules/$name.ko" ;;
+    *.ko.gz) gzip -dc "$ko" >"$knew/modules/$name.ko" ;;
+    *.ko.zst) zstd -qdc "$ko" >"$knew/modules/$name.ko" ;;
+    *) die "kernel package $pkg has no module $name.ko (or .ko.xz, .ko.gz, .ko.zst)." ;;
+    esac || die "cannot decompress $ko."
+    for dep in $(ko_depends "$knew/modules/$name.ko"); do
         add_module "$dep"
     done
-    cp "$ko" "$kdir.new/modules/$name.ko"
-    echo "$name" >>"$kdir.new/modules.order"
+    echo "$name" >>"$knew/modules.order"
 }
 
 pkg=$(kernel_pkg)
@@ -92,23 +105,25 @@ if [ -n "$pkg" ]; then
 fi
 if [ -n "$pkg" ] && [ -n "$version" ]; then
     kdir=$CACHE/kernel-${pkg}_$version
-    if [ ! -s "$kdir/vmlinuz" ] || [ ! -s "$kdir/modules.order" ]; then
+    if [ ! -s "$kdir/vmlinuz" ] || [ ! -e "$kdir/modules.order" ]; then
         echo "guest build: downloading $pkg $version with apt-get" >&2
         (cd "$TMP" && timeout --kill-after=10 600 apt-get download -q \
             -o APT::Sandbox::User=root "$pkg=$version" >&2) ||
             die "apt-get download $pkg=$version failed (no access to the Debian mirror?)."
         deb=$(ls "$TMP"/*.deb)
         dpkg-deb -x "$deb" "$TMP/x" || die "dpkg-deb could not unpack $deb."
-        rm -rf "$kdir.new"
-        mkdir -p "$kdir.new/modules"
-        cp "$TMP"/x/boot/vmlinuz-* "$kdir.new/vmlinuz" || die "$pkg has no /boot/vmlinuz-*."
-        cp "$TMP"/x/boot/config-* "$kdir.new/config" 2>/dev/null || true
-        : >"$kdir.new/modules.order"
+        # Assembled in $TMP, then moved into the cache in one rename: a failed or interrupted
+        # build leaves no half-made kernel directory behind.
+        knew=$TMP/kernel
+        mkdir -p "$knew/modules"
+        cp "$TMP"/x/boot/vmlinuz-* "$knew/vmlinuz" || die "$pkg has no /boot/vmlinuz-*."
+        cp "$TMP"/x/boot/config-* "$knew/config" 2>/dev/null || true
+        : >"$knew/modules.order"
         for m in $MODULES; do
             add_module "$m"
         done
-        rm -rf "$kdir" "$TMP/x" "$deb"
-        mv "$kdir.new" "$kdir"
+        rm -rf "$TMP/x" "$deb" "$kdir.new" "$kdir"
+        cp -a "$knew" "$kdir.new" && mv "$kdir.new" "$kdir" || die "cannot write $kdir."
     fi
 else
     kdir=$(cached_kernel)
@@ -167,6 +182,10 @@ if [ ! -s "$initrd" ]; then
     (cd "$root" && find . | LC_ALL=C sort | cpio --quiet --reproducible -o -H newc -R 0:0) |
         gzip -n -6 >"$initrd.new" || die "cpio or gzip failed while writing $initrd."
     mv "$initrd.new" "$initrd"
+    # Older initramfs images for this kernel were built from other inputs: drop them.
+    for old in "$CACHE/initramfs-$kver-"*.cpio.gz; do
+        [ "$old" = "$initrd" ] || rm -f "$old"
+    done
     echo "guest build: wrote $(basename "$initrd") ($(du -k "$initrd" | cut -f1) KiB)" >&2
 fi
 
