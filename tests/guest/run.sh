@@ -243,7 +243,12 @@ wait "$QEMU_PID" 2>/dev/null
 QEMU_RC=$?
 QEMU_PID=""
 T_RUN=$(awk -v a="$T_QEMU" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-[ "$QEMU_RC" = 124 ] || [ "$QEMU_RC" = 137 ] && fail "QEMU did not finish within $TIMEOUT s"
+case $QEMU_RC in
+0) ;;
+124 | 137) fail "QEMU did not finish within $TIMEOUT s" ;;
+*) [ ${#FAILS[@]} -gt 0 ] ||
+    fail "QEMU exited with status $QEMU_RC: $(tail -n 1 "$W/qemu.out" 2>/dev/null)" ;;
+esac
 # The server may exit on its own once QEMU is gone (swtpm does); give it a moment.
 for _ in $(seq 30); do
     kill -0 "$SERVER_PID" 2>/dev/null || break
