@@ -325,6 +325,11 @@ for ak in ak:akpw akecc:; do
     step "quote $a is a TPMS_ATTEST of type QUOTE" $CHECK attest $a.q2 0x8018
 done
 
+step "quote over two banks" tpm2_quote -c akecc.ctx -l sha1:0,7+sha256:0,1,2,3,4,5,6,7 -q 77 \
+    -m two.quote -s two.qsig -o two.pcrs -g sha256
+step "checkquote over two banks" tpm2_checkquote -u akecc.pub -m two.quote -s two.qsig \
+    -f two.pcrs -g sha256 -q 77
+
 step "certify" tpm2_certify -C ak.ctx -p akpw -c ecc256.ctx -g sha256 -o cert.att -s cert.sig \
     -f plain
 tpm2_readpublic -c ecc256.ctx -n ecc256.name >/dev/null 2>&1
