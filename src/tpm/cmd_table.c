@@ -55,6 +55,21 @@ OPS(PolicyTemplate);
 OPS(FlushContext);
 OPS(ContextSave);
 OPS(ContextLoad);
+OPS(NV_UndefineSpaceSpecial);
+OPS(NV_UndefineSpace);
+OPS(NV_DefineSpace);
+OPS(NV_GlobalWriteLock);
+OPS(NV_Increment);
+OPS(NV_SetBits);
+OPS(NV_Extend);
+OPS(NV_Write);
+OPS(NV_WriteLock);
+OPS(NV_ChangeAuth);
+OPS(PolicyNV);
+OPS(NV_Read);
+OPS(NV_ReadLock);
+OPS(NV_ReadPublic);
+OPS(PolicyAuthorizeNV);
 
 /* A handle: its interface type and authorization role; HN also accepts TPM_RH_NULL. */
 #define H(kind, role) {HK_##kind, ROLE_##role, false}
@@ -71,13 +86,23 @@ OPS(ContextLoad);
 #define NOSESS CMDF_NO_SESS
 
 const struct cmd_def cmd_table[] = {
+    ROW(NV_UndefineSpaceSpecial, 2, H(RH_NV_INDEX, ADMIN), H(RH_PLATFORM, USER), NOH, NV),
     ROW(HierarchyControl, 1, H(RH_HIERARCHY, USER), NOH, NOH, NV),
+    ROW(NV_UndefineSpace, 2, H(RH_PROVISION, USER), H(RH_NV_INDEX, NONE), NOH, NV),
     ROW(Clear, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
     ROW(ClearControl, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
     ROW(HierarchyChangeAuth, 1, H(RH_HIERARCHY_AUTH, USER), NOH, NOH, NV | EIN),
+    ROW(NV_DefineSpace, 1, H(RH_PROVISION, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Allocate, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
+    ROW(NV_GlobalWriteLock, 1, H(RH_PROVISION, USER), NOH, NOH, NV),
+    ROW(NV_Increment, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
+    ROW(NV_SetBits, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
+    ROW(NV_Extend, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV | EIN),
+    ROW(NV_Write, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV | EIN),
+    ROW(NV_WriteLock, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
     ROW(DictionaryAttackLockReset, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
     ROW(DictionaryAttackParameters, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
+    ROW(NV_ChangeAuth, 1, H(RH_NV_INDEX, ADMIN), NOH, NOH, NV | EIN),
     ROW(PCR_Event, 1, HN(DH_PCR, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Reset, 1, H(DH_PCR, USER), NOH, NOH, NV),
     ROW(SequenceComplete, 1, H(DH_OBJECT, USER), NOH, NOH, FLUSH | EIN | EOUT),
@@ -86,11 +111,15 @@ const struct cmd_def cmd_table[] = {
     ROW(Startup, 0, NOH, NOH, NOH, NV | NOSESS),
     ROW(Shutdown, 0, NOH, NOH, NOH, NV),
     ROW(StirRandom, 0, NOH, NOH, NOH, NV | EIN),
+    ROW(PolicyNV, 3, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), H(SH_POLICY, NONE), EIN),
+    ROW(NV_Read, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, EOUT),
+    ROW(NV_ReadLock, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
     ROW(PolicySecret, 2, H(DH_ENTITY, USER), H(SH_POLICY, NONE), NOH, EIN | EOUT),
     ROW(SequenceUpdate, 1, H(DH_OBJECT, USER), NOH, NOH, EIN),
     ROW(ContextLoad, 0, NOH, NOH, NOH, RH),
     ROW(ContextSave, 1, H(DH_CONTEXT, NONE), NOH, NOH, 0),
     ROW(FlushContext, 0, NOH, NOH, NOH, 0),
+    ROW(NV_ReadPublic, 1, H(RH_NV_INDEX, NONE), NOH, NOH, EOUT),
     ROW(PolicyAuthorize, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
     ROW(PolicyAuthValue, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyCommandCode, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
@@ -119,6 +148,7 @@ const struct cmd_def cmd_table[] = {
     ROW(PolicyPassword, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyNvWritten, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyTemplate, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
+    ROW(PolicyAuthorizeNV, 3, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), H(SH_POLICY, NONE), 0),
 };
 
 const size_t cmd_table_len = sizeof(cmd_table) / sizeof(cmd_table[0]);

@@ -10,6 +10,7 @@
 #include "../common/secret.h"
 #include "auth.h"
 #include "cmd.h"
+#include "nv.h"
 #include "object.h"
 
 bool hier_enabled(const struct tpm *t, TPM_HANDLE h)
@@ -195,6 +196,7 @@ static TPM_RC cc_Clear(struct tpm *t, struct cmd *c, const struct in_none *in,
     t->p.lockout_policy.alg = TPM_ALG_NULL;
     object_flush_hierarchy(t, TPM_RH_OWNER);
     object_flush_hierarchy(t, TPM_RH_ENDORSEMENT);
+    nv_clear(t); /* owner NV indices go; PLATFORMCREATE ones stay */
     da_defaults(&t->p.da);
     /* Clock and counters restart (Part 3 §24.6.1). */
     t->p.clock = 0;

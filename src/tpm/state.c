@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "engine.h"
 #include "marshal.h"
+#include "nv.h"
 #include "object.h"
 #include "session.h"
 
@@ -31,10 +32,12 @@ enum {
     SEC_MISC = 0x0005,
     SEC_SAVED = 0x0006,
     SEC_SAVED_SESSIONS = 0x0007,
+    SEC_NV = 0x0010, /* NV indices (nv.c): their definitions and data as in NV */
     SEC_FLAGS = 0x0101,
     SEC_STCLEAR = 0x0102,
     SEC_STRESET = 0x0103,
     SEC_SESSIONS = 0x0104,
+    SEC_NV_RAM = 0x0110, /* live copies of orderly NV indices (nv.c) */
 };
 
 TPM_RC tpm_manufacture(struct tpm *t)
@@ -205,6 +208,10 @@ static void save_permanent(struct tpm *t, struct wr *w)
     wr_u8(w, p->established);
     wr_size32_end(w, m);
 
+    m = sec_begin(w, SEC_NV);
+    nv_state_write(w, &p->nv);
+    wr_size32_end(w, m);
+
     if (p->saved_valid) {
         m = sec_begin(w, SEC_SAVED);
         wr_stclear(w, &p->saved_sc);
@@ -237,6 +244,10 @@ static void save_volatile(struct tpm *t, struct wr *w)
 
     m = sec_begin(w, SEC_SESSIONS);
     wr_sessions(w, t, false);
+    wr_size32_end(w, m);
+
+    m = sec_begin(w, SEC_NV_RAM);
+    nv_ram_write(w, &t->p.nv, &t->nv_ram);
     wr_size32_end(w, m);
 }
 
@@ -489,6 +500,8 @@ static bool load_permanent_section(struct tpm_pers *p, struct session *sessions,
         return rd_stclear(r, &p->saved_sc) && rd_streset(r, &p->saved_sr);
     case SEC_SAVED_SESSIONS:
         return rd_sessions(r, sessions, true);
+    case SEC_NV:
+        return nv_state_read(r, &p->nv);
     default:
         return true; /* a section from a newer version: skipped */
     }
@@ -501,10 +514,11 @@ struct vol_copy {
     struct tpm_stclear sc;
     struct tpm_streset sr;
     struct session sessions[MAX_ACTIVE_SESSIONS];
+    struct nv_ram nv_ram;
 };
 
-static bool load_volatile_section(struct vol_copy *v, uint16_t tag, struct rd *r,
-                                  unsigned *seen)
+static bool load_volatile_section(const struct tpm *t, struct vol_copy *v, uint16_t tag,
+                                  struct rd *r, unsigned *seen)
 {
     switch (tag) {
     case SEC_FLAGS:
@@ -519,6 +533,8 @@ static bool load_volatile_section(struct vol_copy *v, uint16_t tag, struct rd *r
         return rd_streset(r, &v->sr);
     case SEC_SESSIONS:
         return rd_sessions(r, v->sessions, false);
+    case SEC_NV_RAM:
+        return nv_ram_read(r, &t->p.nv, &v->nv_ram);
     default:
         return true;
     }
@@ -560,6 +576,8 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         if (!v) {
             return -ENOMEM;
         }
+        /* Orderly NV indices absent from the image keep their NV copy. */
+        nv_ram_init(&t->p.nv, &v->nv_ram);
     }
     while (ok && rd_left(&r) > 0) {
         uint16_t tag;
@@ -568,7 +586,7 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         ok = rd_u16(&r, &tag) && rd_u32(&r, &n) && rd_sub(&r, n, &sec);
         if (ok) {
             ok = p ? load_permanent_section(p, ps, tag, &sec, &seen)
-                   : load_volatile_section(v, tag, &sec, &seen);
+                   : load_volatile_section(t, v, tag, &sec, &seen);
         }
     }
     ok = ok && !r.err && seen == 7;
@@ -577,6 +595,7 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         t->p = *p;
         t->clock_ms = tpm_now(t);
         t->dirty = false;
+        nv_ram_init(&t->p.nv, &t->nv_ram); /* power-on: orderly indices as NV holds them */
         if (p->saved_valid) {
             /* Saved session contexts wait for the Startup after this power cycle. */
             for (size_t i = 0; i < MAX_ACTIVE_SESSIONS; i++) {
@@ -598,6 +617,7 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         t->time_host = tpm_now(t);
         t->sc = v->sc;
         t->sr = v->sr;
+        t->nv_ram = v->nv_ram;
     }
     if (p) {
         secret_wipe(p, sizeof(*p));
