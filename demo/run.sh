@@ -1,4 +1,6 @@
 #!/bin/sh
-# make demo: placeholder until vtpmd lands (see README).
+# make demo: the main job. Until vtpmd serves the engine to a booting VM, the engine is driven
+# in-process through a short sequence of real TPM 2.0 commands.
 set -eu
-echo "demo: not yet"
+build=${1:-build}
+"$build/demo/vtpm-engine-demo"

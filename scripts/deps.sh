@@ -5,7 +5,8 @@
 set -eu
 
 PKGS="meson ninja-build gcc clang pkg-config libssl-dev openssl libcmocka-dev libseccomp-dev
-libsqlite3-dev sqlite3 tpm2-tools libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-cmd0 swtpm
+libsqlite3-dev sqlite3 tpm2-tools libtss2-dev libtss2-tcti-swtpm0 libtss2-tcti-cmd0
+libtss2-tcti-device0 swtpm
 swtpm-tools qemu-system-x86 ovmf busybox-static cpio gzip xz-utils python3 libclang-rt-14-dev
 procps psmisc iproute2 util-linux valgrind"
 

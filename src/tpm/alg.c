@@ -34,13 +34,25 @@ uint16_t hash_size(TPM_ALG_ID alg)
 
 /* Sorted by identifier, as GetCapability reports them. */
 const struct alg_entry alg_table[] = {
+    {TPM_ALG_RSA, A_ASYM | A_OBJ},
     {TPM_ALG_SHA1, A_HASH},
     {TPM_ALG_HMAC, A_HASH | A_SIGN},
     {TPM_ALG_AES, A_SYM},
+    {TPM_ALG_MGF1, A_HASH | A_METH},
+    {TPM_ALG_KEYEDHASH, A_HASH | A_OBJ},
     {TPM_ALG_XOR, A_HASH | A_SYM},
     {TPM_ALG_SHA256, A_HASH},
     {TPM_ALG_SHA384, A_HASH},
     {TPM_ALG_SHA512, A_HASH},
+    {TPM_ALG_RSASSA, A_ASYM | A_SIGN},
+    {TPM_ALG_RSAPSS, A_ASYM | A_SIGN},
+    {TPM_ALG_OAEP, A_ASYM | A_ENC},
+    {TPM_ALG_ECDSA, A_ASYM | A_SIGN},
+    {TPM_ALG_ECDH, A_ASYM | A_METH},
+    {TPM_ALG_KDF1_SP800_56A, A_HASH | A_METH},
+    {TPM_ALG_KDF1_SP800_108, A_HASH | A_METH},
+    {TPM_ALG_ECC, A_ASYM | A_OBJ},
+    {TPM_ALG_SYMCIPHER, A_OBJ},
     {TPM_ALG_CFB, A_SYM | A_ENC},
 };
 

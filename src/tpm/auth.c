@@ -16,6 +16,7 @@
 
 #include "../common/secret.h"
 #include "alg.h"
+#include "audit.h"
 #include "nv.h"
 #include "policy.h"
 #include "session.h"
@@ -164,7 +165,7 @@ static bool bound_to(const struct session *s, const struct entity *e)
 }
 
 /* cpHash with the session's hash (Part 1 §18.7): code, handle names, parameters. */
-static bool cp_hash(const struct cmd *c, TPM_ALG_ID alg, uint8_t *out)
+bool auth_cp_hash(const struct cmd *c, TPM_ALG_ID alg, uint8_t *out)
 {
     struct hash_state h;
     if (!hash_begin(&h, alg)) {
@@ -175,6 +176,31 @@ static bool cp_hash(const struct cmd *c, TPM_ALG_ID alg, uint8_t *out)
         hash_update(&h, c->names[i].buffer, c->names[i].size);
     }
     hash_update(&h, c->params, c->params_len);
+    return hash_end(&h, out);
+}
+
+void auth_names(struct tpm *t, struct cmd *c)
+{
+    for (unsigned i = 0; i < c->def->n_handles; i++) {
+        struct entity e;
+        if (entity_get(t, c->handles[i], &e) == TPM_RC_SUCCESS) {
+            c->names[i] = e.name;
+        } else {
+            entity_handle_name(c->handles[i], &c->names[i]);
+        }
+    }
+}
+
+bool auth_rp_hash(const struct cmd *c, TPM_ALG_ID alg, const uint8_t *rparams, size_t rlen,
+                  uint8_t *out)
+{
+    struct hash_state h;
+    if (!hash_begin(&h, alg)) {
+        return false;
+    }
+    hash_update_u32(&h, TPM_RC_SUCCESS);
+    hash_update_u32(&h, c->cc);
+    hash_update(&h, rparams, rlen);
     return hash_end(&h, out);
 }
 
@@ -331,7 +357,8 @@ TPM_RC auth_check_all(struct tpm *t, struct cmd *c)
 {
     uint8_t cphash[HASH_COUNT][MAX_DIGEST_SIZE];
     bool have_cphash[HASH_COUNT] = {false};
-    bool any_session = false;
+    /* Names feed cpHash: needed by any session, and by command audit. */
+    bool any_session = audit_is_audited(t, c->cc) && t->p.audit_alg != TPM_ALG_NULL;
     unsigned si;
 
     c->dec_session = c->enc_session = -1;
@@ -349,14 +376,7 @@ TPM_RC auth_check_all(struct tpm *t, struct cmd *c)
         any_session = true;
     }
     if (any_session) {
-        for (unsigned i = 0; i < c->def->n_handles; i++) {
-            struct entity e;
-            if (entity_get(t, c->handles[i], &e) == TPM_RC_SUCCESS) {
-                c->names[i] = e.name;
-            } else {
-                entity_handle_name(c->handles[i], &c->names[i]);
-            }
-        }
+        auth_names(t, c);
     }
 
     si = 0;
@@ -380,7 +400,7 @@ TPM_RC auth_check_all(struct tpm *t, struct cmd *c)
         const struct session *s = c->session[si];
         unsigned b = hash_info(s->auth_hash)->bank;
         if (!have_cphash[b]) {
-            CHECK(cp_hash(c, s->auth_hash, cphash[b]), TPM_RC_FAILURE);
+            CHECK(auth_cp_hash(c, s->auth_hash, cphash[b]), TPM_RC_FAILURE);
             have_cphash[b] = true;
         }
         if (s->type == TPM_SE_HMAC) {
@@ -407,7 +427,7 @@ TPM_RC auth_check_all(struct tpm *t, struct cmd *c)
               RC_S(TPM_RC_ATTRIBUTES, si + 1));
         unsigned b = hash_info(s->auth_hash)->bank;
         if (!have_cphash[b]) {
-            CHECK(cp_hash(c, s->auth_hash, cphash[b]), TPM_RC_FAILURE);
+            CHECK(auth_cp_hash(c, s->auth_hash, cphash[b]), TPM_RC_FAILURE);
             have_cphash[b] = true;
         }
         c->include_auth[si] = false;
@@ -531,12 +551,7 @@ TPM_RC auth_respond(struct tpm *t, struct cmd *c, uint8_t *rparams, size_t rlen,
         }
         unsigned b = hash_info(s->auth_hash)->bank;
         if (!have[b]) {
-            struct hash_state h;
-            CHECK(hash_begin(&h, s->auth_hash), TPM_RC_FAILURE);
-            hash_update_u32(&h, TPM_RC_SUCCESS);
-            hash_update_u32(&h, c->cc);
-            hash_update(&h, rparams, rlen);
-            CHECK(hash_end(&h, rphash[b]), TPM_RC_FAILURE);
+            CHECK(auth_rp_hash(c, s->auth_hash, rparams, rlen, rphash[b]), TPM_RC_FAILURE);
             have[b] = true;
         }
         uint8_t mac[MAX_DIGEST_SIZE];

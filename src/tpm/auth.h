@@ -23,6 +23,13 @@ TPM_RC auth_respond(struct tpm *t, struct cmd *c, uint8_t *rparams, size_t rlen,
 /* Close sessions without continueSession and reset used policies; wipe authValues. */
 void auth_finish(struct tpm *t, struct cmd *c, bool success);
 
+/* cpHash and rpHash of the command with alg (Part 1 §18.7, §18.8); names must be set. */
+bool auth_cp_hash(const struct cmd *c, TPM_ALG_ID alg, uint8_t *out);
+bool auth_rp_hash(const struct cmd *c, TPM_ALG_ID alg, const uint8_t *rparams, size_t rlen,
+                  uint8_t *out);
+/* Fill c->names from the handles. */
+void auth_names(struct tpm *t, struct cmd *c);
+
 /* Dictionary attack state, brought up to date with the clock (self-healing). */
 void da_update(struct tpm *t);
 bool da_in_lockout(struct tpm *t);

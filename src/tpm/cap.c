@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alg.h"
+#include "audit.h"
 #include "auth.h"
 #include "cmd.h"
 #include "nv.h"
@@ -82,7 +83,7 @@ static bool property(struct tpm *t, TPM_PT pt, uint32_t *v)
     case TPM_PT_FIRMWARE_VERSION_2: *v = t->p.firmware_v2; return true;
     case TPM_PT_INPUT_BUFFER: *v = MAX_DIGEST_BUFFER; return true;
     case TPM_PT_HR_TRANSIENT_MIN: *v = MAX_LOADED_OBJECTS; return true;
-    case TPM_PT_HR_PERSISTENT_MIN: *v = 8; return true;
+    case TPM_PT_HR_PERSISTENT_MIN: *v = MAX_PERSISTENT; return true;
     case TPM_PT_HR_LOADED_MIN: *v = MAX_LOADED_SESSIONS; return true;
     case TPM_PT_ACTIVE_SESSIONS_MAX: *v = MAX_ACTIVE_SESSIONS; return true;
     case TPM_PT_PCR_COUNT: *v = IMPLEMENTATION_PCR; return true;
@@ -121,8 +122,8 @@ static bool property(struct tpm *t, TPM_PT pt, uint32_t *v)
     case TPM_PT_HR_ACTIVE: *v = 0; return true;
     case TPM_PT_HR_ACTIVE_AVAIL: *v = MAX_ACTIVE_SESSIONS; return true;
     case TPM_PT_HR_TRANSIENT_AVAIL: *v = MAX_LOADED_OBJECTS - object_count(t); return true;
-    case TPM_PT_HR_PERSISTENT: *v = 0; return true;
-    case TPM_PT_HR_PERSISTENT_AVAIL: *v = 8; return true;
+    case TPM_PT_HR_PERSISTENT: *v = object_persistent_count(t); return true;
+    case TPM_PT_HR_PERSISTENT_AVAIL: *v = MAX_PERSISTENT - object_persistent_count(t); return true;
     case TPM_PT_NV_COUNTERS: *v = nv_counter_count(t); return true;
     case TPM_PT_NV_COUNTERS_AVAIL: *v = nv_counters_avail(t); return true;
     case TPM_PT_ALGORITHM_SET: *v = 0; return true;
@@ -132,8 +133,8 @@ static bool property(struct tpm *t, TPM_PT pt, uint32_t *v)
     case TPM_PT_LOCKOUT_INTERVAL: *v = t->p.da.recovery_time; return true;
     case TPM_PT_LOCKOUT_RECOVERY: *v = t->p.da.lockout_recovery; return true;
     case TPM_PT_NV_WRITE_RECOVERY: *v = 0; return true;
-    case TPM_PT_AUDIT_COUNTER_0: *v = 0; return true;
-    case TPM_PT_AUDIT_COUNTER_1: *v = 0; return true;
+    case TPM_PT_AUDIT_COUNTER_0: *v = (uint32_t)(t->p.audit_counter >> 32); return true;
+    case TPM_PT_AUDIT_COUNTER_1: *v = (uint32_t)t->p.audit_counter; return true;
     default: return false;
     }
 }
@@ -221,8 +222,32 @@ static void cap_handles(struct tpm *t, uint32_t first, uint32_t max,
         }
         break;
     }
+    case TPM_HT_PERSISTENT: {
+        /* The store is unordered: list in ascending handle order. */
+        TPM_HANDLE next = first;
+        for (;;) {
+            TPM_HANDLE best = 0;
+            bool found = false;
+            for (size_t i = 0; i < MAX_PERSISTENT; i++) {
+                const struct object *o = &t->p.persist[i];
+                if (o->kind != OBJ_FREE && o->handle >= next && (!found || o->handle < best)) {
+                    best = o->handle;
+                    found = true;
+                }
+            }
+            if (!found || !cap_room(out, max)) {
+                break;
+            }
+            d->data.handles[d->count++] = best;
+            if (best == 0xFFFFFFFF) {
+                break;
+            }
+            next = best + 1;
+        }
+        break;
+    }
     default:
-        break; /* persistent objects and sessions: none loaded yet */
+        break; /* sessions: none listed yet */
     }
 }
 
@@ -271,8 +296,18 @@ static TPM_RC cc_GetCapability(struct tpm *t, struct cmd *c, const struct in_Get
         }
         break;
     case TPM_CAP_PP_COMMANDS:
+        /* No command needs physical presence here. */
+        break;
     case TPM_CAP_AUDIT_COMMANDS:
-        /* No command needs physical presence; none is audited (yet). */
+        if (max > CAP_FIT(4)) {
+            max = CAP_FIT(4);
+        }
+        /* Ask for one more than fits: if it comes, there is more data. */
+        d->count = audit_list(t, in->property, d->data.ppCommands, max + 1);
+        if (d->count > max) {
+            d->count = max;
+            out->moreData = 1;
+        }
         break;
     case TPM_CAP_PCRS:
         /* Every implemented bank, with the PCRs allocated in it now (Part 3 §30.2). */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../common/secret.h"
+#include "audit.h"
 #include "auth.h"
 #include "entity.h"
 
@@ -268,9 +269,13 @@ size_t cmd_execute(struct tpm *t, unsigned locality, const uint8_t *buf, size_t 
     }
     size_t start = w.off;
     ops->emit(&w, out);
+    size_t rparams_len = w.off - start;
     if (c.tag == TPM_ST_SESSIONS && !w.err) {
         wr_size32_end(&w, mark);
-        TRY_OUT(auth_respond(t, &c, rsp + start, w.off - start, &w));
+        TRY_OUT(auth_respond(t, &c, rsp + start, rparams_len, &w));
+    }
+    if (!w.err) {
+        TRY_OUT(audit_command(t, &c, rsp + start, rparams_len));
     }
     if (w.err) {
         rc = TPM_RC_SIZE; /* a response that cannot fit: never truncate */

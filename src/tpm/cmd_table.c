@@ -33,6 +33,29 @@ OPS(PCR_Extend);
 OPS(EventSequenceComplete);
 OPS(HashSequenceStart);
 OPS(TestParms);
+OPS(CreateLoaded);
+OPS(ActivateCredential);
+OPS(Duplicate);
+OPS(Rewrap);
+OPS(Import);
+OPS(MakeCredential);
+OPS(EvictControl);
+OPS(ChangeEPS);
+OPS(ChangePPS);
+OPS(SetPrimaryPolicy);
+OPS(CreatePrimary);
+OPS(ObjectChangeAuth);
+OPS(Create);
+OPS(Load);
+OPS(Unseal);
+OPS(ContextLoad);
+OPS(ContextSave);
+OPS(FlushContext);
+OPS(LoadExternal);
+OPS(ReadPublic);
+OPS(ClockSet);
+OPS(ClockRateAdjust);
+OPS(SetCommandCodeAuditStatus);
 OPS(PolicySecret);
 OPS(PolicyAuthValue);
 OPS(PolicyAuthorize);
@@ -52,9 +75,6 @@ OPS(PolicyGetDigest);
 OPS(PolicyPassword);
 OPS(PolicyNvWritten);
 OPS(PolicyTemplate);
-OPS(FlushContext);
-OPS(ContextSave);
-OPS(ContextLoad);
 OPS(NV_UndefineSpaceSpecial);
 OPS(NV_UndefineSpace);
 OPS(NV_DefineSpace);
@@ -87,13 +107,20 @@ OPS(PolicyAuthorizeNV);
 
 const struct cmd_def cmd_table[] = {
     ROW(NV_UndefineSpaceSpecial, 2, H(RH_NV_INDEX, ADMIN), H(RH_PLATFORM, USER), NOH, NV),
+    ROW(EvictControl, 2, H(RH_PROVISION, USER), H(DH_OBJECT, NONE), NOH, NV),
     ROW(HierarchyControl, 1, H(RH_HIERARCHY, USER), NOH, NOH, NV),
     ROW(NV_UndefineSpace, 2, H(RH_PROVISION, USER), H(RH_NV_INDEX, NONE), NOH, NV),
+    ROW(ChangeEPS, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
+    ROW(ChangePPS, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
     ROW(Clear, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
     ROW(ClearControl, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
+    ROW(ClockSet, 1, H(RH_PROVISION, USER), NOH, NOH, NV),
     ROW(HierarchyChangeAuth, 1, H(RH_HIERARCHY_AUTH, USER), NOH, NOH, NV | EIN),
     ROW(NV_DefineSpace, 1, H(RH_PROVISION, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Allocate, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
+    ROW(SetPrimaryPolicy, 1, H(RH_HIERARCHY_POLICY, USER), NOH, NOH, NV | EIN),
+    ROW(ClockRateAdjust, 1, H(RH_PROVISION, USER), NOH, NOH, 0),
+    ROW(CreatePrimary, 1, HN(RH_HIERARCHY, USER), NOH, NOH, RH | EIN | EOUT),
     ROW(NV_GlobalWriteLock, 1, H(RH_PROVISION, USER), NOH, NOH, NV),
     ROW(NV_Increment, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
     ROW(NV_SetBits, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
@@ -106,19 +133,30 @@ const struct cmd_def cmd_table[] = {
     ROW(PCR_Event, 1, HN(DH_PCR, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Reset, 1, H(DH_PCR, USER), NOH, NOH, NV),
     ROW(SequenceComplete, 1, H(DH_OBJECT, USER), NOH, NOH, FLUSH | EIN | EOUT),
+    ROW(SetCommandCodeAuditStatus, 1, H(RH_PROVISION, USER), NOH, NOH, NV),
     ROW(IncrementalSelfTest, 0, NOH, NOH, NOH, EXT),
     ROW(SelfTest, 0, NOH, NOH, NOH, EXT),
     ROW(Startup, 0, NOH, NOH, NOH, NV | NOSESS),
     ROW(Shutdown, 0, NOH, NOH, NOH, NV),
     ROW(StirRandom, 0, NOH, NOH, NOH, NV | EIN),
+    ROW(ActivateCredential, 2, H(DH_OBJECT, ADMIN), H(DH_OBJECT, USER), NOH, EIN | EOUT),
     ROW(PolicyNV, 3, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), H(SH_POLICY, NONE), EIN),
+    ROW(Duplicate, 2, H(DH_OBJECT, DUP), HN(DH_OBJECT, NONE), NOH, EIN | EOUT),
     ROW(NV_Read, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, EOUT),
     ROW(NV_ReadLock, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
+    ROW(ObjectChangeAuth, 2, H(DH_OBJECT, ADMIN), H(DH_OBJECT, NONE), NOH, EIN | EOUT),
     ROW(PolicySecret, 2, H(DH_ENTITY, USER), H(SH_POLICY, NONE), NOH, EIN | EOUT),
+    ROW(Rewrap, 2, HN(DH_OBJECT, USER), HN(DH_OBJECT, NONE), NOH, EIN | EOUT),
+    ROW(Create, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
+    ROW(Import, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
+    ROW(Load, 1, H(DH_OBJECT, USER), NOH, NOH, RH | EIN),
     ROW(SequenceUpdate, 1, H(DH_OBJECT, USER), NOH, NOH, EIN),
+    ROW(Unseal, 1, H(DH_OBJECT, USER), NOH, NOH, EOUT),
     ROW(ContextLoad, 0, NOH, NOH, NOH, RH),
     ROW(ContextSave, 1, H(DH_CONTEXT, NONE), NOH, NOH, 0),
     ROW(FlushContext, 0, NOH, NOH, NOH, 0),
+    ROW(LoadExternal, 0, NOH, NOH, NOH, RH | EIN),
+    ROW(MakeCredential, 1, H(DH_OBJECT, NONE), NOH, NOH, EIN | EOUT),
     ROW(NV_ReadPublic, 1, H(RH_NV_INDEX, NONE), NOH, NOH, EOUT),
     ROW(PolicyAuthorize, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
     ROW(PolicyAuthValue, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
@@ -129,6 +167,7 @@ const struct cmd_def cmd_table[] = {
     ROW(PolicyNameHash, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
     ROW(PolicyOR, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyTicket, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
+    ROW(ReadPublic, 1, H(DH_OBJECT, NONE), NOH, NOH, EOUT),
     ROW(StartAuthSession, 2, HN(DH_OBJECT, NONE), HN(DH_ENTITY, NONE), NOH, RH | EIN | EOUT),
     ROW(GetCapability, 0, NOH, NOH, NOH, 0),
     ROW(GetRandom, 0, NOH, NOH, NOH, EOUT),
@@ -148,6 +187,7 @@ const struct cmd_def cmd_table[] = {
     ROW(PolicyPassword, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyNvWritten, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyTemplate, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
+    ROW(CreateLoaded, 1, HN(DH_PARENT, USER), NOH, NOH, RH | EIN | EOUT),
     ROW(PolicyAuthorizeNV, 3, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), H(SH_POLICY, NONE), 0),
 };
 

@@ -179,6 +179,13 @@ void hmac_abort(struct hmac_state *m)
     m->ctx = NULL;
 }
 
+bool hmac_copy(struct hmac_state *dst, const struct hmac_state *src)
+{
+    dst->alg = src->alg;
+    dst->ctx = src->ctx ? EVP_MAC_CTX_dup(src->ctx) : NULL;
+    return dst->ctx != NULL;
+}
+
 bool crypto_random(void *p, size_t n)
 {
     return n == 0 || RAND_priv_bytes(p, (int)n) == 1;

@@ -46,6 +46,8 @@ void hmac_update(struct hmac_state *m, const void *p, size_t n);
 void hmac_update_u32(struct hmac_state *m, uint32_t v);
 bool hmac_end(struct hmac_state *m, uint8_t *out) __attribute__((warn_unused_result));
 void hmac_abort(struct hmac_state *m);
+/* Copy a running HMAC (saved contexts of HMAC sequences); dst must be unused. */
+bool hmac_copy(struct hmac_state *dst, const struct hmac_state *src);
 
 /*
  * KDFa (Part 1 §11.4.10.2, SP800-108 counter mode with HMAC): bits of output derived from key,

@@ -25,6 +25,7 @@
 #define SEED_BYTES 64  /* Part 1 §14.3: seeds as large as the largest hash */
 #define PROOF_BYTES 64
 #define SU_NONE 0xFFFF /* orderly state when the last shutdown was not orderly */
+#define AUDIT_CC_BYTES 32 /* one bit per command code from TPM_CC_FIRST */
 
 /* Limits this implementation reports through GetCapability (cap.c). */
 #define MAX_LOADED_OBJECTS 16
@@ -35,6 +36,9 @@
 #define NV_DATA_BYTES (128u * 1024)  /* their data, all together */
 #define NV_RAM_BYTES 4096            /* live copies of TPMA_NV_ORDERLY indices */
 #define NV_ORDERLY_COUNT 0xFFu       /* MAX_ORDERLY_COUNT: TPM_PT_ORDERLY_COUNT */
+#define MAX_PERSISTENT 16        /* persistent objects, owner and platform ranges together */
+#define PRIMARY_CACHE_SLOTS 8
+#define SEQ_SAVED_SLOTS 8        /* saved contexts of sequence objects (context.c) */    /* derived primary keys kept for a repeated CreatePrimary */
 
 /* A hierarchy's or entity's policy: an authPolicy digest and the hash that made it. */
 struct policy {
@@ -99,6 +103,39 @@ struct tpm_streset {
     uint64_t object_context_id;
     uint64_t context_counter;
     uint32_t pcr_active[HASH_COUNT]; /* PCRs allocated per bank since the last Startup */
+    TPM2B_DIGEST command_audit_digest; /* Empty after a reset, or a change of audit hash */
+};
+
+/*
+ * An object (Part 1 §15, §27): a transient slot or a persistent copy. Keys (OBJ_KEY) keep
+ * their public area and sensitive area in TPM form (RSA: one prime; ECC: the scalar), their
+ * name and qualified name; sequence objects (hash.c) keep running hashes. The auth field is
+ * the authValue for both (Part 2 §12.3.7 TPMT_SENSITIVE.authValue).
+ */
+enum obj_kind { OBJ_FREE = 0, OBJ_KEY, OBJ_HASH_SEQ, OBJ_HMAC_SEQ, OBJ_EVENT_SEQ };
+
+#define OBJF_PUBLIC_ONLY 0x01 /* LoadExternal of a public area: no sensitive part */
+#define OBJF_EXTERNAL 0x02    /* LoadExternal: not protected by this TPM (no parent) */
+#define OBJF_PRIMARY 0x04     /* created by CreatePrimary: its parent is its hierarchy */
+
+struct object {
+    uint8_t kind;
+    uint8_t flags; /* OBJF_ */
+    TPM_HANDLE handle;
+    TPM_HANDLE hierarchy; /* TPM_RH_OWNER, _ENDORSEMENT, _PLATFORM or _NULL */
+    TPM2B_AUTH auth;
+    /* keys */
+    TPMT_PUBLIC pub;
+    TPMT_SENSITIVE sens; /* authValue unused: auth above is the one value */
+    TPM2B_NAME name;
+    TPM2B_NAME qname;
+    struct policy policy; /* authPolicy as entity_get reports it (kept in step with pub) */
+    /* sequences: one hash per bank for event sequences, one otherwise */
+    struct hash_state seq[HASH_COUNT];
+    struct hmac_state hmac;
+    TPM_ALG_ID seq_alg;
+    bool seq_fed;      /* some data has been hashed (the first block decides the ticket) */
+    bool seq_no_ticket; /* the data began with TPM_GENERATED_VALUE: no ticket (Part 3 §17.4) */
 };
 
 struct tpm_pers {
@@ -115,26 +152,31 @@ struct tpm_pers {
     uint64_t clock; /* ms; the live value is tpm_clock() */
     uint32_t firmware_v1, firmware_v2;
     struct nv_state nv; /* NV indices (nv.c) */
+    /* Persistent objects (EvictControl, Part 3 §28.5): handle in 0x81xxxxxx, kind OBJ_KEY;
+     * a free entry has kind OBJ_FREE. */
+    struct object persist[MAX_PERSISTENT];
+    /* command audit (Part 1 §19.5): the hash, the audited commands, the counter */
+    TPM_ALG_ID audit_alg;
+    uint8_t audit_cc[AUDIT_CC_BYTES];
+    uint64_t audit_counter;
     /* Shutdown(STATE) saves these for the next Startup (Part 1 §12.2.3). */
     bool saved_valid;
     struct tpm_stclear saved_sc;
     struct tpm_streset saved_sr;
 };
 
-/* A transient object slot: keys (object.c) and hash/HMAC/event sequences (hash.c). */
-enum obj_kind { OBJ_FREE = 0, OBJ_KEY, OBJ_HASH_SEQ, OBJ_HMAC_SEQ, OBJ_EVENT_SEQ };
-
-struct object {
-    uint8_t kind;
-    TPM_HANDLE handle;
-    TPM_HANDLE hierarchy;
-    TPM2B_AUTH auth;
-    /* sequences: one hash per bank for event sequences, one otherwise */
-    struct hash_state seq[HASH_COUNT];
-    struct hmac_state hmac;
-    TPM_ALG_ID seq_alg;
-    bool seq_fed;      /* some data has been hashed (the first block decides the ticket) */
-    bool seq_no_ticket; /* the data began with TPM_GENERATED_VALUE: no ticket (Part 3 §17.4) */
+/*
+ * A derived primary key remembered for a repeated CreatePrimary (primary.c). The key is a
+ * SHA-256 digest of the hierarchy's seed, the whole marshaled template and the sensitive
+ * data: any change of seed or input selects another entry. What is kept is exactly what the
+ * derivation produced, so a hit gives the result a derivation would give.
+ */
+struct primary_cache_entry {
+    bool used;
+    uint64_t last_use;
+    uint8_t key[32];
+    TPMT_PUBLIC pub;
+    TPMT_SENSITIVE sens;
 };
 
 /*
@@ -199,6 +241,8 @@ struct tpm {
     uint64_t time_host;
     uint64_t clock_ms; /* host time when pers.clock was last brought up to date */
     bool clock_safe;
+    int32_t clock_rate; /* ClockRateAdjust: parts per million faster (+) or slower (-) */
+    TPM_HANDLE exclusive_audit; /* the session that audited every command since it began */
 
     struct tpm_pers p;
     struct tpm_stclear sc;
@@ -208,6 +252,12 @@ struct tpm {
     struct session sessions[MAX_ACTIVE_SESSIONS];
     struct drtm_state drtm;
     struct nv_ram nv_ram; /* live copies of orderly NV indices (nv.c) */
+    struct primary_cache_entry pcache[PRIMARY_CACHE_SLOTS];
+    /* Sequence objects saved by ContextSave (context.c): OpenSSL hash states cannot be
+     * exported into a blob, so the blob names a copy kept here until _TPM_Init. */
+    struct object seq_saved[SEQ_SAVED_SLOTS];
+    uint64_t seq_saved_id[SEQ_SAVED_SLOTS];
+    uint64_t pcache_clock; /* use counter: the least recently used entry is replaced */
 
     /* Per-command scratch, wiped after every command (inputs may hold secrets). */
     _Alignas(16) uint8_t cmd_in[CMD_IN_MAX];
@@ -220,6 +270,10 @@ static inline void pers_changed(struct tpm *t)
 {
     t->dirty = true;
 }
+
+/* The clock rate after a TPM_CLOCK_ADJUST step (Part 2 §6.7): medium 1%, fine 0.1%, coarse
+ * 10%, clamped to ±15% of the host's time; 0 (no adjustment) resets it. */
+int32_t tpm_clock_rate_step(int32_t rate, int8_t adjust);
 
 /* Milliseconds on the host clock. */
 uint64_t tpm_now(struct tpm *t);

@@ -18,6 +18,12 @@ TPM_RC entity_check_handle(struct tpm *t, TPM_HANDLE h)
         return h < IMPLEMENTATION_PCR ? TPM_RC_SUCCESS : TPM_RC_HANDLE;
     case TPM_HT_TRANSIENT:
         return object_find(t, h) ? TPM_RC_SUCCESS : TPM_RC_REFERENCE_H0;
+    case TPM_HT_PERSISTENT: {
+        /* Part 3 §5.4: a persistent object must exist and its hierarchy be enabled. */
+        const struct object *o = object_get(t, h);
+        CHECK(o, TPM_RC_HANDLE);
+        return hier_enabled(t, o->hierarchy) ? TPM_RC_SUCCESS : TPM_RC_HIERARCHY;
+    }
     case TPM_HT_HMAC_SESSION:
     case TPM_HT_POLICY_SESSION:
         return session_find(t, h) ? TPM_RC_SUCCESS : TPM_RC_REFERENCE_H0;
@@ -46,13 +52,28 @@ TPM_RC entity_get(struct tpm *t, TPM_HANDLE h, struct entity *e)
         return hier_entity(t, h, e);
     case TPM_HT_PCR:
         return TPM_RC_SUCCESS; /* PC Client PCRs have no authValue groups: EmptyAuth */
-    case TPM_HT_TRANSIENT: {
-        struct object *o = object_find(t, h);
+    case TPM_HT_TRANSIENT:
+    case TPM_HT_PERSISTENT: {
+        struct object *o = object_get(t, h);
         CHECK(o, TPM_RC_HANDLE);
         e->auth = &o->auth;
-        /* Sequence objects have no public area: their Name is the Empty Buffer, and they
-         * are not DA-protected. */
-        e->name.size = 0;
+        if (o->kind != OBJ_KEY) {
+            /* Sequence objects have no public area: their Name is the Empty Buffer, and
+             * they are not DA-protected (Part 3 §17.3). */
+            e->name.size = 0;
+            return TPM_RC_SUCCESS;
+        }
+        /* Part 1 §19.7: the authValue serves USER only with userWithAuth, ADMIN only
+         * without adminWithPolicy; DA protection unless noDA. */
+        TPMA_OBJECT a = o->pub.objectAttributes;
+        o->policy.alg = o->pub.authPolicy.size ? o->pub.nameAlg : TPM_ALG_NULL;
+        o->policy.digest = o->pub.authPolicy;
+        e->policy = &o->policy;
+        e->user_with_auth = (a & TPMA_OBJECT_USERWITHAUTH) != 0;
+        e->admin_with_auth = (a & TPMA_OBJECT_ADMINWITHPOLICY) == 0;
+        e->da_protected = (a & TPMA_OBJECT_NODA) == 0;
+        e->name_alg = o->pub.nameAlg;
+        e->name = o->name;
         return TPM_RC_SUCCESS;
     }
     case TPM_HT_NV_INDEX:

@@ -1,17 +1,19 @@
 /*
- * Hierarchy commands: Part 3 §24.2 HierarchyControl, §24.4 ClearControl, §24.6 Clear,
- * §24.8 HierarchyChangeAuth; §25.2 DictionaryAttackLockReset, §25.3
- * DictionaryAttackParameters.
+ * Hierarchy commands: Part 3 §24.2 HierarchyControl, §24.3 SetPrimaryPolicy, §24.4
+ * ChangePPS, §24.5 ChangeEPS, §24.6 Clear, §24.7 ClearControl, §24.8 HierarchyChangeAuth;
+ * §25.2 DictionaryAttackLockReset, §25.3 DictionaryAttackParameters.
  */
 #include "hierarchy.h"
 
 #include <string.h>
 
 #include "../common/secret.h"
+#include "alg.h"
 #include "auth.h"
 #include "cmd.h"
 #include "nv.h"
 #include "object.h"
+#include "primary.h"
 
 bool hier_enabled(const struct tpm *t, TPM_HANDLE h)
 {
@@ -197,6 +199,10 @@ static TPM_RC cc_Clear(struct tpm *t, struct cmd *c, const struct in_none *in,
     object_flush_hierarchy(t, TPM_RH_OWNER);
     object_flush_hierarchy(t, TPM_RH_ENDORSEMENT);
     nv_clear(t); /* owner NV indices go; PLATFORMCREATE ones stay */
+    /* Persistent objects of both go too (they were made under the old proofs). */
+    object_evict_hierarchy(t, TPM_RH_OWNER);
+    object_evict_hierarchy(t, TPM_RH_ENDORSEMENT);
+    primary_cache_clear(t);
     da_defaults(&t->p.da);
     /* Clock and counters restart (Part 3 §24.6.1). */
     t->p.clock = 0;
@@ -211,6 +217,94 @@ static TPM_RC cc_Clear(struct tpm *t, struct cmd *c, const struct in_none *in,
 }
 
 CMD_OPS_NONE(Clear);
+
+/* ---- Part 3 §24.3 TPM2_SetPrimaryPolicy ---- */
+
+struct in_SetPrimaryPolicy {
+    TPM2B_DIGEST authPolicy;
+    TPM_ALG_ID hashAlg;
+};
+
+static TPM_RC parse_SetPrimaryPolicy(struct rd *r, struct in_SetPrimaryPolicy *in)
+{
+    PARAM(1, RD_TPM2B(r, &in->authPolicy));
+    PARAM(2, rd_TPMI_ALG_HASH(r, &in->hashAlg, NULL_OK));
+    return TPM_RC_SUCCESS;
+}
+
+static TPM_RC cc_SetPrimaryPolicy(struct tpm *t, struct cmd *c,
+                                  const struct in_SetPrimaryPolicy *in, struct out_none *out)
+{
+    (void)out;
+    struct policy *dst;
+    /* The digest is empty with TPM_ALG_NULL, else exactly the hash's size. */
+    CHECK(in->authPolicy.size == hash_size(in->hashAlg), RC_P(TPM_RC_SIZE, 1));
+    switch (c->handles[0]) {
+    case TPM_RH_OWNER:
+        dst = &t->p.owner_policy;
+        break;
+    case TPM_RH_ENDORSEMENT:
+        dst = &t->p.endorsement_policy;
+        break;
+    case TPM_RH_LOCKOUT:
+        dst = &t->p.lockout_policy;
+        break;
+    default:
+        dst = &t->sc.platform_policy; /* state-clear: not persistent */
+        break;
+    }
+    dst->alg = in->hashAlg;
+    dst->digest = in->authPolicy;
+    if (dst != &t->sc.platform_policy) {
+        pers_changed(t);
+    }
+    return TPM_RC_SUCCESS;
+}
+
+CMD_OPS_NO_OUT(SetPrimaryPolicy);
+
+/*
+ * Part 3 §24.4 TPM2_ChangePPS and §24.5 TPM2_ChangeEPS: a new seed and proof; the
+ * hierarchy's objects (loaded and persistent) are flushed and its saved contexts no longer
+ * load; the policy (and for the endorsement hierarchy, the authValue) go back to empty.
+ */
+static TPM_RC change_seed(struct tpm *t, TPM_HANDLE h, uint8_t *seed, uint8_t *proof)
+{
+    CHECK(crypto_random(seed, SEED_BYTES), TPM_RC_FAILURE);
+    CHECK(crypto_random(proof, PROOF_BYTES), TPM_RC_FAILURE);
+    object_flush_hierarchy(t, h);
+    object_evict_hierarchy(t, h);
+    primary_cache_clear(t);
+    pers_changed(t);
+    return TPM_RC_SUCCESS;
+}
+
+static TPM_RC cc_ChangePPS(struct tpm *t, struct cmd *c, const struct in_none *in,
+                           struct out_none *out)
+{
+    (void)c;
+    (void)in;
+    (void)out;
+    memset(&t->sc.platform_policy, 0, sizeof(t->sc.platform_policy));
+    t->sc.platform_policy.alg = TPM_ALG_NULL;
+    return change_seed(t, TPM_RH_PLATFORM, t->p.pps, t->p.ph_proof);
+}
+
+CMD_OPS_NONE(ChangePPS);
+
+static TPM_RC cc_ChangeEPS(struct tpm *t, struct cmd *c, const struct in_none *in,
+                           struct out_none *out)
+{
+    (void)c;
+    (void)in;
+    (void)out;
+    secret_wipe(&t->p.endorsement_auth, sizeof(TPM2B_AUTH));
+    memset(&t->p.endorsement_policy, 0, sizeof(struct policy));
+    t->p.endorsement_policy.alg = TPM_ALG_NULL;
+    return change_seed(t, TPM_RH_ENDORSEMENT, t->p.eps, t->p.eh_proof);
+}
+
+CMD_OPS_NONE(ChangeEPS);
 
 /* ---- Part 3 §24.8 TPM2_HierarchyChangeAuth ---- */
 

@@ -515,7 +515,7 @@ TPM_RC rd_TPM2B_ECC_POINT(struct rd *r, TPMS_ECC_POINT *v)
 }
 
 /* §12.2.4 TPMT_PUBLIC */
-TPM_RC rd_TPMT_PUBLIC(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok)
+TPM_RC rd_TPMT_PUBLIC_head(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok)
 {
     memset(v, 0, sizeof(*v));
     TRY(rd_TPMI_ALG_PUBLIC(r, &v->type));
@@ -523,7 +523,12 @@ TPM_RC rd_TPMT_PUBLIC(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok)
     TRY(rd_U32(r, &v->objectAttributes));
     CHECK(!(v->objectAttributes & TPMA_OBJECT_RESERVED), TPM_RC_RESERVED_BITS);
     TRY(RD_TPM2B(r, &v->authPolicy));
-    TRY(rd_TPMU_PUBLIC_PARMS(r, v->type, &v->parameters));
+    return rd_TPMU_PUBLIC_PARMS(r, v->type, &v->parameters);
+}
+
+TPM_RC rd_TPMT_PUBLIC(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok)
+{
+    TRY(rd_TPMT_PUBLIC_head(r, v, null_name_ok));
     switch (v->type) {
     case TPM_ALG_RSA:
         return RD_TPM2B(r, &v->unique.rsa);
@@ -693,4 +698,76 @@ void wr_TPMS_CREATION_DATA(struct wr *w, const TPMS_CREATION_DATA *v)
     WR_TPM2B(w, &v->parentName);
     WR_TPM2B(w, &v->parentQualifiedName);
     WR_TPM2B(w, &v->outsideInfo);
+}
+
+/* §12.3.2 TPMU_SENSITIVE_COMPOSITE: each member is a TPM2B of its own bound. */
+static uint16_t sensitive_cap(TPM_ALG_ID type)
+{
+    switch (type) {
+    case TPM_ALG_RSA:
+        return MAX_RSA_KEY_BYTES / 2;
+    case TPM_ALG_ECC:
+        return MAX_ECC_KEY_BYTES;
+    case TPM_ALG_KEYEDHASH:
+        return MAX_SYM_DATA;
+    case TPM_ALG_SYMCIPHER:
+        return MAX_SYM_KEY_BYTES;
+    default:
+        return 0;
+    }
+}
+
+/* §12.3.2 TPMT_SENSITIVE */
+TPM_RC rd_TPMT_SENSITIVE(struct rd *r, TPMT_SENSITIVE *v)
+{
+    memset(v, 0, sizeof(*v));
+    TRY(rd_U16(r, &v->sensitiveType));
+    CHECK(ALG_IN(v->sensitiveType, TPM_ALG_RSA, TPM_ALG_KEYEDHASH, TPM_ALG_ECC,
+                 TPM_ALG_SYMCIPHER),
+          TPM_RC_TYPE);
+    TRY(RD_TPM2B(r, &v->authValue));
+    TRY(RD_TPM2B(r, &v->seedValue));
+    return rd_tpm2b(r, v->sensitive.buffer, sensitive_cap(v->sensitiveType), &v->sensitive.size);
+}
+
+void wr_TPMT_SENSITIVE(struct wr *w, const TPMT_SENSITIVE *v)
+{
+    wr_u16(w, v->sensitiveType);
+    WR_TPM2B(w, &v->authValue);
+    WR_TPM2B(w, &v->seedValue);
+    WR_TPM2B(w, &v->sensitive);
+}
+
+/* §12.3.3 TPM2B_SENSITIVE: the size must match the area exactly. */
+TPM_RC rd_TPM2B_SENSITIVE(struct rd *r, TPMT_SENSITIVE *v)
+{
+    uint16_t size;
+    struct rd sub;
+    TRY(rd_U16(r, &size));
+    CHECK(size > 0, TPM_RC_SIZE);
+    CHECK(rd_sub(r, size, &sub), TPM_RC_INSUFFICIENT);
+    TRY(rd_TPMT_SENSITIVE(&sub, v));
+    CHECK(rd_done(&sub), TPM_RC_SIZE);
+    return TPM_RC_SUCCESS;
+}
+
+void wr_TPM2B_SENSITIVE(struct wr *w, const TPMT_SENSITIVE *v)
+{
+    size_t mark = wr_size16_begin(w);
+    wr_TPMT_SENSITIVE(w, v);
+    wr_size16_end(w, mark);
+}
+
+/* §11.1.15-16 TPM2B_SENSITIVE_CREATE: userAuth and data, the size exactly theirs. */
+TPM_RC rd_TPM2B_SENSITIVE_CREATE(struct rd *r, TPMS_SENSITIVE_CREATE *v)
+{
+    uint16_t size;
+    struct rd sub;
+    TRY(rd_U16(r, &size));
+    CHECK(size > 0, TPM_RC_SIZE);
+    CHECK(rd_sub(r, size, &sub), TPM_RC_INSUFFICIENT);
+    TRY(RD_TPM2B(&sub, &v->userAuth));
+    TRY(RD_TPM2B(&sub, &v->data));
+    CHECK(rd_done(&sub), TPM_RC_SIZE);
+    return TPM_RC_SUCCESS;
 }

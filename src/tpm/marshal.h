@@ -55,11 +55,22 @@ TPM_RC rd_TPMT_PUBLIC_PARMS(struct rd *r, TPMT_PUBLIC_PARMS *v) MUST_CHECK;
 TPM_RC rd_TPMS_ECC_POINT(struct rd *r, TPMS_ECC_POINT *v) MUST_CHECK;
 TPM_RC rd_TPM2B_ECC_POINT(struct rd *r, TPMS_ECC_POINT *v) MUST_CHECK;
 TPM_RC rd_TPMT_PUBLIC(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok) MUST_CHECK;
+/* A TPMT_PUBLIC up to (not including) its unique field: templates whose unique is a
+ * TPMS_DERIVE (CreateLoaded under a derivation parent, Part 2 §12.2.3.2). */
+TPM_RC rd_TPMT_PUBLIC_head(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok) MUST_CHECK;
 TPM_RC rd_TPM2B_PUBLIC(struct rd *r, TPMT_PUBLIC *v, bool null_name_ok) MUST_CHECK;
 TPM_RC rd_TPMT_SIGNATURE(struct rd *r, TPMT_SIGNATURE *v, bool null_ok) MUST_CHECK;
 TPM_RC rd_TPMS_NV_PUBLIC(struct rd *r, TPMS_NV_PUBLIC *v) MUST_CHECK;
 TPM_RC rd_TPM2B_NV_PUBLIC(struct rd *r, TPMS_NV_PUBLIC *v) MUST_CHECK;
 TPM_RC rd_TPMS_CONTEXT(struct rd *r, TPMS_CONTEXT *v) MUST_CHECK;
+
+/* §12.3.2 TPMT_SENSITIVE, selected by sensitiveType; §12.3.3 TPM2B_SENSITIVE (size 0 is
+ * TPM_RC_SIZE where a sensitive area is required). §11.1.15 TPM2B_SENSITIVE_CREATE. */
+TPM_RC rd_TPMT_SENSITIVE(struct rd *r, TPMT_SENSITIVE *v) MUST_CHECK;
+TPM_RC rd_TPM2B_SENSITIVE(struct rd *r, TPMT_SENSITIVE *v) MUST_CHECK;
+TPM_RC rd_TPM2B_SENSITIVE_CREATE(struct rd *r, TPMS_SENSITIVE_CREATE *v) MUST_CHECK;
+void wr_TPMT_SENSITIVE(struct wr *w, const TPMT_SENSITIVE *v);
+void wr_TPM2B_SENSITIVE(struct wr *w, const TPMT_SENSITIVE *v);
 
 void wr_TPMT_HA(struct wr *w, const TPMT_HA *v);
 void wr_TPMS_PCR_SELECTION(struct wr *w, const TPMS_PCR_SELECTION *v);

@@ -90,17 +90,17 @@ TPM_RC policy_check_use(struct tpm *t, const struct cmd *c, const struct session
         CHECK(s->command_code == c->cc, RC_S(TPM_RC_POLICY_CC, si + 1));
     }
     if (s->cp_hash.size) {
-        CHECK(memcmp(s->cp_hash.buffer, cphash, hs) == 0, RC_S(TPM_RC_POLICY_FAIL, si + 1));
+        CHECK(secret_eq(s->cp_hash.buffer, cphash, hs), RC_S(TPM_RC_POLICY_FAIL, si + 1));
     }
     if (s->name_hash.size) {
         CHECK(name_hash(c, s->auth_hash, d), TPM_RC_FAILURE);
-        CHECK(memcmp(s->name_hash.buffer, d, hs) == 0, RC_S(TPM_RC_POLICY_FAIL, si + 1));
+        CHECK(secret_eq(s->name_hash.buffer, d, hs), RC_S(TPM_RC_POLICY_FAIL, si + 1));
     }
     if (s->template_hash.size) {
         CHECK(c->cc == TPM_CC_Create || c->cc == TPM_CC_CreatePrimary ||
                   c->cc == TPM_CC_CreateLoaded,
               RC_S(TPM_RC_POLICY_FAIL, si + 1));
-        CHECK(template_hash(c, s->auth_hash, d) && memcmp(s->template_hash.buffer, d, hs) == 0,
+        CHECK(template_hash(c, s->auth_hash, d) && secret_eq(s->template_hash.buffer, d, hs),
               RC_S(TPM_RC_POLICY_FAIL, si + 1));
     }
     if (s->locality_mask) {
@@ -289,8 +289,8 @@ static TPM_RC cc_PolicyCpHash(struct tpm *t, struct cmd *c, const struct in_Poli
     struct session *s;
     TRY(policy_session(t, c->handles[0], &s));
     PARAM(1, in->cpHashA.size == hash_size(s->auth_hash) ? TPM_RC_SUCCESS : TPM_RC_SIZE);
-    CHECK(s->cp_hash.size == 0 || memcmp(s->cp_hash.buffer, in->cpHashA.buffer,
-                                         in->cpHashA.size) == 0,
+    CHECK(s->cp_hash.size == 0 || secret_eq(s->cp_hash.buffer, in->cpHashA.buffer,
+                                         in->cpHashA.size),
           TPM_RC_CPHASH);
     CHECK(s->name_hash.size == 0, TPM_RC_CPHASH);
     TRY(policy_extend(s, TPM_CC_PolicyCpHash, in->cpHashA.buffer, in->cpHashA.size));
@@ -329,8 +329,8 @@ static TPM_RC cc_PolicyTemplate(struct tpm *t, struct cmd *c, const struct in_Po
     struct session *s;
     TRY(policy_session(t, c->handles[0], &s));
     PARAM(1, in->cpHashA.size == hash_size(s->auth_hash) ? TPM_RC_SUCCESS : TPM_RC_SIZE);
-    CHECK(s->template_hash.size == 0 || memcmp(s->template_hash.buffer, in->cpHashA.buffer,
-                                               in->cpHashA.size) == 0,
+    CHECK(s->template_hash.size == 0 || secret_eq(s->template_hash.buffer, in->cpHashA.buffer,
+                                               in->cpHashA.size),
           TPM_RC_VALUE);
     TRY(policy_extend(s, TPM_CC_PolicyTemplate, in->cpHashA.buffer, in->cpHashA.size));
     s->template_hash = in->cpHashA;
@@ -386,7 +386,7 @@ static TPM_RC cc_PolicyOR(struct tpm *t, struct cmd *c, const struct in_PolicyOR
     bool found = s->type == TPM_SE_TRIAL;
     for (uint32_t i = 0; i < in->pHashList.count; i++) {
         const TPM2B_DIGEST *d = &in->pHashList.digests[i];
-        if (d->size == hs && memcmp(d->buffer, s->policy_digest.buffer, hs) == 0) {
+        if (d->size == hs && secret_eq(d->buffer, s->policy_digest.buffer, hs)) {
             found = true;
         }
     }
@@ -432,7 +432,7 @@ static TPM_RC cc_PolicyPCR(struct tpm *t, struct cmd *c, const struct in_PolicyP
         now = in->pcrDigest; /* a trial computes with the digest it is given */
     } else if (in->pcrDigest.size) {
         PARAM(1, in->pcrDigest.size == now.size &&
-                         memcmp(in->pcrDigest.buffer, now.buffer, now.size) == 0
+                         secret_eq(in->pcrDigest.buffer, now.buffer, now.size)
                      ? TPM_RC_SUCCESS
                      : TPM_RC_VALUE);
     }
@@ -478,7 +478,7 @@ static TPM_RC parse_PolicyCounterTimer(struct rd *r, struct in_PolicyCounterTime
 /* TPM_EO (Part 2 §6.8): compare a (the TPM's bytes) with b, unsigned big-endian or bits. */
 static bool policy_compare(uint16_t op, const uint8_t *a, const uint8_t *b, size_t n)
 {
-    int cmp = memcmp(a, b, n);
+    int cmp = memcmp(a, b, n); /* TPM_EO ordering: public operands */
     bool all = true, any = false;
     for (size_t i = 0; i < n; i++) {
         all &= (a[i] & b[i]) == b[i];
@@ -637,13 +637,13 @@ static TPM_RC policy_parameter_checks(struct tpm *t, struct session *s,
     *timeout_out = 0;
     if (nonce->size) {
         PARAM(1, nonce->size == s->nonce_tpm.size &&
-                         memcmp(nonce->buffer, s->nonce_tpm.buffer, nonce->size) == 0
+                         secret_eq(nonce->buffer, s->nonce_tpm.buffer, nonce->size)
                      ? TPM_RC_SUCCESS
                      : TPM_RC_NONCE);
     }
     if (cp->size) {
         PARAM(2, cp->size == hash_size(s->auth_hash) ? TPM_RC_SUCCESS : TPM_RC_SIZE);
-        CHECK(s->cp_hash.size == 0 || memcmp(s->cp_hash.buffer, cp->buffer, cp->size) == 0,
+        CHECK(s->cp_hash.size == 0 || secret_eq(s->cp_hash.buffer, cp->buffer, cp->size),
               TPM_RC_CPHASH);
     }
     if (expiration != 0) {
@@ -764,7 +764,7 @@ static TPM_RC cc_PolicyTicket(struct tpm *t, struct cmd *c, const struct in_Poli
     if (in->cpHashA.size) {
         PARAM(2, in->cpHashA.size == hash_size(s->auth_hash) ? TPM_RC_SUCCESS : TPM_RC_SIZE);
         CHECK(s->cp_hash.size == 0 ||
-                  memcmp(s->cp_hash.buffer, in->cpHashA.buffer, in->cpHashA.size) == 0,
+                  secret_eq(s->cp_hash.buffer, in->cpHashA.buffer, in->cpHashA.size),
               TPM_RC_CPHASH);
     }
     TPM_HANDLE hier = in->ticket.hierarchy;
@@ -820,7 +820,7 @@ static TPM_RC cc_PolicyAuthorize(struct tpm *t, struct cmd *c,
     if (s->type != TPM_SE_TRIAL) {
         /* The policy so far must be the one approved. */
         PARAM(1, in->approvedPolicy.size == hs &&
-                         memcmp(in->approvedPolicy.buffer, s->policy_digest.buffer, hs) == 0
+                         secret_eq(in->approvedPolicy.buffer, s->policy_digest.buffer, hs)
                      ? TPM_RC_SUCCESS
                      : TPM_RC_VALUE);
         /* keySign is a name: its algorithm comes first. */
@@ -949,7 +949,7 @@ static TPM_RC cc_PolicyAuthorizeNV(struct tpm *t, struct cmd *c, const struct in
         rd_init(&r, d, size);
         TRY(rd_TPMT_HA(&r, &approved, NO_NULL));
         CHECK(approved.hashAlg == s->auth_hash, TPM_RC_HASH);
-        CHECK(memcmp(approved.digest, s->policy_digest.buffer, hs) == 0, TPM_RC_VALUE);
+        CHECK(secret_eq(approved.digest, s->policy_digest.buffer, hs), TPM_RC_VALUE);
     }
     TRY(entity_get(t, index, &e));
     memset(s->policy_digest.buffer, 0, hs);

@@ -84,3 +84,59 @@ static TPM_RC cc_ReadClock(struct tpm *t, struct cmd *c, const struct in_none *i
 }
 
 CMD_OPS_NO_IN(ReadClock);
+
+/* ---- Part 3 §29.2 TPM2_ClockSet ---- */
+
+struct in_ClockSet {
+    uint64_t newTime;
+};
+
+static TPM_RC parse_ClockSet(struct rd *r, struct in_ClockSet *in)
+{
+    PARAM(1, rd_U64(r, &in->newTime));
+    return TPM_RC_SUCCESS;
+}
+
+static TPM_RC cc_ClockSet(struct tpm *t, struct cmd *c, const struct in_ClockSet *in,
+                          struct out_none *out)
+{
+    (void)c;
+    (void)out;
+    /* Clock only moves forward, and not into its last 2^48 ms (Part 3 §29.2.1). */
+    PARAM(1, in->newTime >= tpm_clock(t) && in->newTime <= 0xFFFF000000000000ull
+                 ? TPM_RC_SUCCESS
+                 : TPM_RC_VALUE);
+    t->p.clock = in->newTime;
+    pers_changed(t);
+    return TPM_RC_SUCCESS;
+}
+
+CMD_OPS_NO_OUT(ClockSet);
+
+/* ---- Part 3 §29.3 TPM2_ClockRateAdjust ---- */
+
+struct in_ClockRateAdjust {
+    int8_t rateAdjust;
+};
+
+static TPM_RC parse_ClockRateAdjust(struct rd *r, struct in_ClockRateAdjust *in)
+{
+    uint8_t v;
+    PARAM(1, rd_U8(r, &v));
+    in->rateAdjust = (int8_t)v;
+    /* TPM_CLOCK_ADJUST: -3 (coarse slower) .. +3 (coarse faster) */
+    PARAM(1, in->rateAdjust >= -3 && in->rateAdjust <= 3 ? TPM_RC_SUCCESS : TPM_RC_VALUE);
+    return TPM_RC_SUCCESS;
+}
+
+static TPM_RC cc_ClockRateAdjust(struct tpm *t, struct cmd *c, const struct in_ClockRateAdjust *in,
+                                 struct out_none *out)
+{
+    (void)c;
+    (void)out;
+    (void)tpm_clock(t); /* settle the clock at the old rate first */
+    t->clock_rate = tpm_clock_rate_step(t->clock_rate, in->rateAdjust);
+    return TPM_RC_SUCCESS;
+}
+
+CMD_OPS_NO_OUT(ClockRateAdjust);

@@ -32,7 +32,9 @@ enum {
     SEC_MISC = 0x0005,
     SEC_SAVED = 0x0006,
     SEC_SAVED_SESSIONS = 0x0007,
-    SEC_NV = 0x0010, /* NV indices (nv.c): their definitions and data as in NV */
+    SEC_AUDIT = 0x0008,
+    SEC_PERSIST = 0x0009, /* persistent objects (EvictControl) */
+    SEC_NV = 0x0010,      /* NV indices (nv.c): their definitions and data as in NV */
     SEC_FLAGS = 0x0101,
     SEC_STCLEAR = 0x0102,
     SEC_STRESET = 0x0103,
@@ -59,6 +61,7 @@ TPM_RC tpm_manufacture(struct tpm *t)
     p->orderly = TPM_SU_CLEAR; /* a new chip: its clock is safe */
     p->firmware_v1 = t->profile.firmware_v1;
     p->firmware_v2 = t->profile.firmware_v2;
+    p->audit_alg = TPM_ALG_SHA256;
     t->clock_ms = tpm_now(t);
     t->clock_safe = true;
     t->dirty = true;
@@ -107,6 +110,7 @@ static void wr_stclear(struct wr *w, const struct tpm_stclear *sc)
 
 static void wr_streset(struct wr *w, const struct tpm_streset *sr)
 {
+    WR_TPM2B(w, &sr->command_audit_digest);
     wr_bytes(w, sr->null_proof, PROOF_BYTES);
     wr_bytes(w, sr->null_seed, SEED_BYTES);
     wr_u32(w, sr->restart_count);
@@ -195,6 +199,13 @@ static void save_permanent(struct tpm *t, struct wr *w)
     wr_u64(w, p->da.lockout_heal_ms);
     wr_size32_end(w, m);
 
+    m = sec_begin(w, SEC_AUDIT);
+    wr_u16(w, p->audit_alg);
+    wr_u64(w, p->audit_counter);
+    wr_u8(w, AUDIT_CC_BYTES);
+    wr_bytes(w, p->audit_cc, AUDIT_CC_BYTES);
+    wr_size32_end(w, m);
+
     m = sec_begin(w, SEC_PCR_ALLOC);
     wr_masks(w, p->pcr_alloc);
     wr_size32_end(w, m);
@@ -210,6 +221,28 @@ static void save_permanent(struct tpm *t, struct wr *w)
 
     m = sec_begin(w, SEC_NV);
     nv_state_write(w, &p->nv);
+    wr_size32_end(w, m);
+
+    /* { u8 count, count x { u32 handle, u8 flags, u32 hierarchy, TPM2B_PUBLIC,
+     *   TPM2B_SENSITIVE (authValue in it), TPM2B_NAME qualifiedName } } */
+    m = sec_begin(w, SEC_PERSIST);
+    wr_u8(w, (uint8_t)object_persistent_count(t));
+    for (size_t i = 0; i < MAX_PERSISTENT; i++) {
+        const struct object *o = &p->persist[i];
+        TPMT_SENSITIVE s;
+        if (o->kind == OBJ_FREE) {
+            continue;
+        }
+        wr_u32(w, o->handle);
+        wr_u8(w, o->flags);
+        wr_u32(w, o->hierarchy);
+        wr_TPM2B_PUBLIC(w, &o->pub);
+        s = o->sens;
+        memcpy(&s.authValue, &o->auth, sizeof(s.authValue));
+        wr_TPM2B_SENSITIVE(w, &s);
+        secret_wipe(&s, sizeof(s));
+        WR_TPM2B(w, &o->qname);
+    }
     wr_size32_end(w, m);
 
     if (p->saved_valid) {
@@ -379,10 +412,46 @@ static bool rd_stclear(struct rd *r, struct tpm_stclear *sc)
 
 static bool rd_streset(struct rd *r, struct tpm_streset *sr)
 {
-    return rd_bytes(r, sr->null_proof, PROOF_BYTES) && rd_bytes(r, sr->null_seed, SEED_BYTES) &&
+    return RD_TPM2B(r, &sr->command_audit_digest) == TPM_RC_SUCCESS &&
+           rd_bytes(r, sr->null_proof, PROOF_BYTES) && rd_bytes(r, sr->null_seed, SEED_BYTES) &&
            rd_u32(r, &sr->restart_count) && rd_u32(r, &sr->clear_count) &&
            rd_u64(r, &sr->object_context_id) && rd_u64(r, &sr->context_counter) &&
            rd_masks(r, sr->pcr_active);
+}
+
+/* The persistent objects: each is checked as a Load would check it. */
+static bool rd_persist(struct rd *r, struct tpm_pers *p)
+{
+    uint8_t n;
+    if (!rd_u8(r, &n) || n > MAX_PERSISTENT) {
+        return false;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct object *o = &p->persist[i];
+        TPMT_PUBLIC pub;
+        TPMT_SENSITIVE sens;
+        TPM_HANDLE h, hier;
+        uint8_t flags;
+        TPM2B_NAME qn;
+        bool ok = rd_u32(r, &h) && (h >> HR_SHIFT) == TPM_HT_PERSISTENT && rd_u8(r, &flags) &&
+                  rd_u32(r, &hier) &&
+                  (hier == TPM_RH_OWNER || hier == TPM_RH_ENDORSEMENT ||
+                   hier == TPM_RH_PLATFORM) &&
+                  rd_TPM2B_PUBLIC(r, &pub, NO_NULL) == TPM_RC_SUCCESS &&
+                  rd_TPM2B_SENSITIVE(r, &sens) == TPM_RC_SUCCESS &&
+                  RD_TPM2B(r, &qn) == TPM_RC_SUCCESS &&
+                  object_install(o, hier, NULL, &pub, &sens, flags) == TPM_RC_SUCCESS;
+        secret_wipe(&sens, sizeof(sens));
+        for (unsigned j = 0; ok && j < i; j++) {
+            ok = p->persist[j].handle != h;
+        }
+        if (!ok) {
+            return false;
+        }
+        o->handle = h;
+        o->qname = qn;
+    }
+    return true;
 }
 
 static bool rd_digest_of(struct rd *r, TPM2B_DIGEST *d, TPM_ALG_ID alg, bool empty_ok)
@@ -469,6 +538,8 @@ static bool load_permanent_section(struct tpm_pers *p, struct session *sessions,
                                    struct rd *r, unsigned *seen)
 {
     switch (tag) {
+    case SEC_PERSIST:
+        return rd_persist(r, p);
     case SEC_SEEDS:
         *seen |= 1;
         return rd_bytes(r, p->eps, SEED_BYTES) && rd_bytes(r, p->sps, SEED_BYTES) &&
@@ -487,6 +558,16 @@ static bool load_permanent_section(struct tpm_pers *p, struct session *sessions,
                rd_u64(r, &p->da.lockout_heal_ms);
     case SEC_PCR_ALLOC:
         return rd_masks(r, p->pcr_alloc);
+    case SEC_AUDIT: {
+        uint8_t n;
+        memset(p->audit_cc, 0, AUDIT_CC_BYTES);
+        if (!rd_u16(r, &p->audit_alg) || !rd_u64(r, &p->audit_counter) || !rd_u8(r, &n) ||
+            !rd_bytes(r, p->audit_cc, n < AUDIT_CC_BYTES ? n : AUDIT_CC_BYTES) ||
+            (n > AUDIT_CC_BYTES && !rd_skip(r, n - AUDIT_CC_BYTES))) {
+            return false;
+        }
+        return p->audit_alg == TPM_ALG_NULL || hash_info(p->audit_alg);
+    }
     case SEC_MISC:
         *seen |= 4;
         if (!rd_u16(r, &p->orderly) || !rd_u32(r, &p->reset_count) || !rd_u64(r, &p->clock) ||
@@ -568,6 +649,7 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         p->owner_policy.alg = p->endorsement_policy.alg = p->lockout_policy.alg = TPM_ALG_NULL;
         da_defaults(&p->da);
         memcpy(p->pcr_alloc, t->p.pcr_alloc, sizeof(p->pcr_alloc));
+        p->audit_alg = TPM_ALG_SHA256;
     } else {
         if (!t->powered) {
             return -EINVAL;

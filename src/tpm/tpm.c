@@ -6,6 +6,7 @@
 #include "../common/secret.h"
 #include "alg.h"
 #include "cmd.h"
+#include "context.h"
 #include "engine.h"
 #include "object.h"
 #include "pcr.h"
@@ -29,11 +30,23 @@ uint64_t tpm_now(struct tpm *t)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+int32_t tpm_clock_rate_step(int32_t rate, int8_t adjust)
+{
+    static const int32_t step[4] = {0, 1000, 10000, 100000}; /* fine, medium, coarse (ppm) */
+    if (adjust == 0) {
+        return rate;
+    }
+    int32_t r = rate + (adjust > 0 ? step[adjust] : -step[-adjust]);
+    return r > 150000 ? 150000 : r < -150000 ? -150000 : r;
+}
+
 uint64_t tpm_clock(struct tpm *t)
 {
     uint64_t now = tpm_now(t);
     if (now > t->clock_ms) {
-        t->p.clock += now - t->clock_ms;
+        uint64_t d = now - t->clock_ms;
+        int64_t adj = (int64_t)d * t->clock_rate / 1000000;
+        t->p.clock += (uint64_t)((int64_t)d + adj);
     }
     t->clock_ms = now;
     return t->p.clock;
@@ -95,6 +108,7 @@ void tpm_free(struct tpm *t)
         return;
     }
     object_flush_all(t);
+    context_reset(t);
     session_flush_all(t);
     drtm_abort(t);
     secret_wipe(t, sizeof(*t));
@@ -104,6 +118,7 @@ void tpm_free(struct tpm *t)
 void tpm_init(struct tpm *t)
 {
     object_flush_all(t);
+    context_reset(t);
     session_flush_loaded(t);
     drtm_abort(t);
     t->powered = true;
@@ -117,6 +132,7 @@ void tpm_init(struct tpm *t)
 void tpm_power_off(struct tpm *t)
 {
     object_flush_all(t);
+    context_reset(t);
     session_flush_loaded(t);
     drtm_abort(t);
     t->powered = false;
