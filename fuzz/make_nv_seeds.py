@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Seeds for the engine fuzz target: one file per NV command (fuzz/corpus/engine/nv_cc<code>).
+"""Seeds for the engine fuzz target: one file per NV command (fuzz/corpus/engine/<command>).
 
 Each seed is a short run of commands, each prefixed with the fuzz target's flag byte
 (fuzz/fuzz_engine.c: 0x00 = locality 0, 0x80 = _TPM_Init first), that brings the engine to
@@ -92,36 +92,36 @@ PX = 0x01400001
 cc_read = sha256(bytes(32) + struct.pack('>II', 0x16C, 0x14E))
 
 SEEDS = {
-    '12a': [define(IX, OWNER_RW | AUTHREAD | AUTHWRITE, 64)],
-    '122': [define(IX, OWNER_RW, 8), command(0x122, [OWNER, IX], pw(OWNER))],
-    '11f': [define(PX, PPWRITE | PPREAD | PLATFORMCREATE | POLICY_DELETE, 8, policy_of(0x11F),
+    'NV_DefineSpace': [define(IX, OWNER_RW | AUTHREAD | AUTHWRITE, 64)],
+    'NV_UndefineSpace': [define(IX, OWNER_RW, 8), command(0x122, [OWNER, IX], pw(OWNER))],
+    'NV_UndefineSpaceSpecial': [define(PX, PPWRITE | PPREAD | PLATFORMCREATE | POLICY_DELETE, 8, policy_of(0x11F),
                    PLATFORM),
             start_policy_session(), policy_cc(0x11F), policy_password(),
             command(0x11F, [PX, PLATFORM], [(POLICY_SESSION, b''), (RS_PW, b'')])],
-    '169': [define(IX, OWNER_RW, 8), command(0x169, [IX])],
-    '137': [define(IX, OWNER_RW, 64), nv_write(IX, b'seed data', 7)],
-    '134': [define(IX, OWNER_RW | COUNTER, 8), command(0x134, [OWNER, IX], pw(OWNER))],
-    '136': [define(IX, OWNER_RW | EXTEND, 32),
+    'NV_ReadPublic': [define(IX, OWNER_RW, 8), command(0x169, [IX])],
+    'NV_Write': [define(IX, OWNER_RW, 64), nv_write(IX, b'seed data', 7)],
+    'NV_Increment': [define(IX, OWNER_RW | COUNTER, 8), command(0x134, [OWNER, IX], pw(OWNER))],
+    'NV_Extend': [define(IX, OWNER_RW | EXTEND, 32),
             command(0x136, [OWNER, IX], pw(OWNER), b2(b'measurement'))],
-    '135': [define(IX, OWNER_RW | BITS, 8),
+    'NV_SetBits': [define(IX, OWNER_RW | BITS, 8),
             command(0x135, [OWNER, IX], pw(OWNER), struct.pack('>Q', 0x8001))],
-    '138': [define(IX, OWNER_RW | WRITEDEFINE, 8), nv_write(IX, b'12345678'),
+    'NV_WriteLock': [define(IX, OWNER_RW | WRITEDEFINE, 8), nv_write(IX, b'12345678'),
             command(0x138, [OWNER, IX], pw(OWNER))],
-    '132': [define(IX, OWNER_RW | GLOBALLOCK, 8), command(0x132, [OWNER], pw(OWNER))],
-    '14e': [define(IX, OWNER_RW, 16), nv_write(IX, b'0123456789abcdef'),
+    'NV_GlobalWriteLock': [define(IX, OWNER_RW | GLOBALLOCK, 8), command(0x132, [OWNER], pw(OWNER))],
+    'NV_Read': [define(IX, OWNER_RW, 16), nv_write(IX, b'0123456789abcdef'),
             command(0x14E, [OWNER, IX], pw(OWNER), struct.pack('>HH', 8, 4))],
-    '14f': [define(IX, OWNER_RW | READ_STCLEAR, 8), command(0x14F, [OWNER, IX], pw(OWNER))],
-    '13b': [define(IX, OWNER_RW | AUTHREAD, 8, policy_of(0x13B)),
+    'NV_ReadLock': [define(IX, OWNER_RW | READ_STCLEAR, 8), command(0x14F, [OWNER, IX], pw(OWNER))],
+    'NV_ChangeAuth': [define(IX, OWNER_RW | AUTHREAD, 8, policy_of(0x13B)),
             start_policy_session(), policy_cc(0x13B), policy_password(),
             command(0x13B, [IX], [(POLICY_SESSION, b'')], b2(b'new auth'))],
-    '149': [define(IX, OWNER_RW, 32), nv_write(IX, b'hello', 3), start_policy_session(),
+    'PolicyNV': [define(IX, OWNER_RW, 32), nv_write(IX, b'hello', 3), start_policy_session(),
             command(0x149, [OWNER, IX, POLICY_SESSION], pw(OWNER),
                     b2(b'hello') + struct.pack('>HH', 3, 0))],
-    '192': [define(IX, OWNER_RW, 34), nv_write(IX, struct.pack('>H', SHA256) + cc_read),
+    'PolicyAuthorizeNV': [define(IX, OWNER_RW, 34), nv_write(IX, struct.pack('>H', SHA256) + cc_read),
             start_policy_session(), policy_cc(0x14E),
             command(0x192, [OWNER, IX, POLICY_SESSION], pw(OWNER))],
     # an orderly counter through a power cycle (flag 0x80: _TPM_Init before Startup)
-    'orderly': [define(IX, OWNER_RW | COUNTER | ORDERLY, 8),
+    'NV_Increment_orderly': [define(IX, OWNER_RW | COUNTER | ORDERLY, 8),
                 command(0x134, [OWNER, IX], pw(OWNER)), command(0x134, [OWNER, IX], pw(OWNER)),
                 (0x80, command(0x144, [], None, struct.pack('>H', 0))),
                 command(0x134, [OWNER, IX], pw(OWNER))],
@@ -161,8 +161,7 @@ def main():
     for name, cmds in SEEDS.items():
         if build:
             check(build, name, cmds)
-        with open(os.path.join(outdir, 'nv_cc' + name if name != 'orderly' else 'nv_orderly'),
-                  'wb') as f:
+        with open(os.path.join(outdir, name), 'wb') as f:
             f.write(flagged(cmds))
     print('nv seeds:', len(SEEDS), '(checked)' if build else '')
 
