@@ -609,6 +609,44 @@ bool nv_state_read(struct rd *r, struct nv_state *nv)
     return true;
 }
 
+void nv_ram_rollback(const struct nv_state *old_nv, const struct nv_ram *old_ram,
+                     bool orderly_recorded, const struct nv_state *nv, struct nv_ram *ram)
+{
+    nv_ram_init(nv, ram);
+    if (orderly_recorded) {
+        return; /* after a Shutdown the live copies equal NV until that record is withdrawn */
+    }
+    for (int i = 0; i < NV_MAX_INDICES; i++) {
+        const struct nv_index *x = &nv->idx[i];
+        int j = x->used && is_orderly(x) ? slot_of(old_nv, x->pub.nvIndex) : -1;
+        if (j < 0) {
+            continue;
+        }
+        const struct nv_index *o = &old_nv->idx[j];
+        TPMA_NV live = old_ram->attributes[j], now = ram->attributes[i];
+        if (!is_orderly(o) || o->pub.dataSize != x->pub.dataSize ||
+            (live & ~(TPMA_NV)NV_STATE_BITS) != (now & ~(TPMA_NV)NV_STATE_BITS)) {
+            continue;
+        }
+        /* State bits NV does not have came from the undone command (locks and first writes
+         * always reach NV); those NV has but RAM lost were cleared by a Startup. */
+        TPMA_NV a = live & (now | ~(TPMA_NV)NV_STATE_BITS);
+        ram->attributes[i] = a;
+        if (!(a & TPMA_NV_WRITTEN)) {
+            continue;
+        }
+        const uint8_t *src = old_ram->data + old_ram->off[j];
+        uint8_t *dst = ram->data + ram->off[i];
+        if (NT(a) == TPM_NT_COUNTER) {
+            uint64_t in_nv = get_u64(dst), v = get_u64(src);
+            uint64_t end = in_nv | NV_ORDERLY_COUNT;
+            put_u64(dst, v < in_nv ? in_nv : v > end ? end : v);
+        } else {
+            memcpy(dst, src, x->pub.dataSize);
+        }
+    }
+}
+
 /* { u16 count, count x { u32 handle, u32 attributes, u16 size, size bytes } } */
 void nv_ram_write(struct wr *w, const struct nv_state *nv, const struct nv_ram *ram)
 {

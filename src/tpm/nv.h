@@ -88,6 +88,15 @@ bool nv_state_read(struct rd *r, struct nv_state *nv) MUST_CHECK;
 
 /* Live copies of the orderly indices of nv, as they are in NV (power-on). */
 void nv_ram_init(const struct nv_state *nv, struct nv_ram *ram);
+/*
+ * The permanent state is replaced while the TPM runs (the host undoes a command whose commit
+ * failed): ram gets the orderly indices of nv, keeping from old_nv/old_ram the live values NV
+ * still agrees with. What only an undone command can have made is dropped: WRITTEN and locks
+ * that nv lacks, a counter past the block of its NV copy (clamped to the end of that block),
+ * anything changed after a Shutdown that nv still records (orderly_recorded).
+ */
+void nv_ram_rollback(const struct nv_state *old_nv, const struct nv_ram *old_ram,
+                     bool orderly_recorded, const struct nv_state *nv, struct nv_ram *ram);
 /* The volatile NV section body: each orderly index's handle, live attributes and data. */
 void nv_ram_write(struct wr *w, const struct nv_state *nv, const struct nv_ram *ram);
 /* Read it over ram (from nv_ram_init); false when it names an index nv does not have. */

@@ -631,6 +631,8 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
     struct tpm_pers *p = NULL;
     struct session *ps = NULL; /* sessions saved with the permanent state */
     struct vol_copy *v = NULL;
+    struct nv_ram *ram = NULL;
+    int rc = -EINVAL;
 
     rd_init(&r, data, len);
     if (!rd_u32(&r, &magic) || magic != STATE_MAGIC || !rd_u16(&r, &version) ||
@@ -673,11 +675,24 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
     }
     ok = ok && !r.err && seen == 7;
     if (ok && p) {
+        /* Orderly NV indices: as NV holds them after a power-on; a running TPM is being
+         * rolled back past a failed commit and keeps the live values NV still agrees with. */
+        ram = calloc(1, sizeof(*ram));
+        if (!ram) {
+            ok = false;
+            rc = -ENOMEM;
+        } else if (t->started) {
+            nv_ram_rollback(&t->p.nv, &t->nv_ram, p->orderly != SU_NONE, &p->nv, ram);
+        } else {
+            nv_ram_init(&p->nv, ram);
+        }
+    }
+    if (ok && p) {
         secret_wipe(&t->p, sizeof(t->p));
         t->p = *p;
         t->clock_ms = tpm_now(t);
         t->dirty = false;
-        nv_ram_init(&t->p.nv, &t->nv_ram); /* power-on: orderly indices as NV holds them */
+        t->nv_ram = *ram;
         if (p->saved_valid) {
             /* Saved session contexts wait for the Startup after this power cycle. */
             for (size_t i = 0; i < MAX_ACTIVE_SESSIONS; i++) {
@@ -711,5 +726,9 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         secret_wipe(v, sizeof(*v));
         free(v);
     }
-    return ok ? 0 : -EINVAL;
+    if (ram) {
+        secret_wipe(ram, sizeof(*ram));
+        free(ram);
+    }
+    return ok ? 0 : rc;
 }

@@ -731,6 +731,64 @@ static void counters_survive_a_crash(void **state)
     tpm_buf_free(&d.b);
 }
 
+/* The host could not commit: it rolls the running engine back to its last durable state. */
+static void commit_fails(struct tpm *t, struct disk *d)
+{
+    assert_true(tpm_state_dirty(t));
+    assert_int_equal(tpm_state_load(t, TPM_STATE_PERMANENT, d->b.data, d->b.len), 0);
+    assert_false(tpm_state_dirty(t));
+}
+
+static void rollback_after_a_failed_commit(void **state)
+{
+    (void)state;
+    struct disk d = {{0}};
+    struct tpm *t = tt_new(NULL);
+    uint8_t buf[8];
+    const uint32_t hybrid = 0x01500045, ord = 0x01500046, fresh = 0x01500047;
+    assert_int_equal(define_owner(t, hybrid, OWNER_RW | NT_COUNTER | ORDERLY, 8), 0);
+    assert_int_equal(define_owner(t, ord, OWNER_RW | ORDERLY, 8), 0);
+    assert_int_equal(nv_write(t, OWNER, "", ord, "11111111", 8, 0), 0);
+    assert_int_equal(nv_two(t, CC_NV_INCREMENT, OWNER, "", hybrid), 0); /* 1, committed */
+    commit(t, &d);
+    for (int i = 0; i < 254; i++) {
+        assert_int_equal(nv_two(t, CC_NV_INCREMENT, OWNER, "", hybrid), 0);
+        assert_false(tpm_state_dirty(t));
+    }
+    assert_int_equal(read_u64(t, OWNER, hybrid), 0xFF);
+    assert_int_equal(nv_write(t, OWNER, "", ord, "22222222", 8, 0), 0);
+    /* the rollover to 0x100 must reach NV: its commit fails */
+    assert_int_equal(nv_two(t, CC_NV_INCREMENT, OWNER, "", hybrid), 0);
+    commit_fails(t, &d);
+    /* what was shown stays (0xFF), the failed value does not; the RAM-only write stays */
+    assert_int_equal(read_u64(t, OWNER, hybrid), 0xFF);
+    assert_int_equal(nv_read(t, OWNER, "", ord, 8, 0, buf), 0);
+    assert_memory_equal(buf, "22222222", 8);
+    assert_int_equal(nv_two(t, CC_NV_INCREMENT, OWNER, "", hybrid), 0);
+    assert_true(tpm_state_dirty(t));
+    commit(t, &d);
+    assert_int_equal(read_u64(t, OWNER, hybrid), 0x100);
+    /* an unrelated command failing to commit keeps the live values */
+    assert_int_equal(nv_two(t, CC_NV_INCREMENT, OWNER, "", hybrid), 0);
+    assert_int_equal(define_owner(t, fresh, OWNER_RW | ORDERLY, 8), 0);
+    commit_fails(t, &d);
+    assert_int_equal(read_u64(t, OWNER, hybrid), 0x101);
+    assert_int_equal(read_public(t, fresh, NULL, NULL, NULL, NULL), H(RC_HANDLE, 1));
+    /* a first write, and a lock, that did not reach NV are undone */
+    assert_int_equal(define_owner(t, fresh, OWNER_RW | ORDERLY | WRITE_STCLEAR, 8), 0);
+    commit(t, &d);
+    assert_int_equal(nv_write(t, OWNER, "", fresh, "33333333", 8, 0), 0);
+    commit_fails(t, &d);
+    assert_int_equal(nv_read(t, OWNER, "", fresh, 8, 0, buf), RC_NV_UNINITIALIZED);
+    assert_int_equal(nv_write(t, OWNER, "", fresh, "33333333", 8, 0), 0);
+    commit(t, &d);
+    assert_int_equal(nv_two(t, CC_NV_WRITELOCK, OWNER, "", fresh), 0);
+    commit_fails(t, &d);
+    assert_int_equal(nv_write(t, OWNER, "", fresh, "44444444", 8, 0), 0);
+    tpm_free(t);
+    tpm_buf_free(&d.b);
+}
+
 static void orderly_indices_and_startup_kinds(void **state)
 {
     (void)state;
@@ -1557,6 +1615,7 @@ int main(void)
         cmocka_unit_test(types_have_their_own_commands),
         cmocka_unit_test(counters_never_go_back),
         cmocka_unit_test(counters_survive_a_crash),
+        cmocka_unit_test(rollback_after_a_failed_commit),
         cmocka_unit_test(orderly_indices_and_startup_kinds),
         cmocka_unit_test(clear_stclear_and_locks),
         cmocka_unit_test(global_write_lock),
