@@ -60,6 +60,12 @@ expect_fail tpm2_nvread 0x1500001 -C o -s 2 --offset 2999
 expect_rc 0x98e tpm2_nvread 0x1500001 -P wrong -s 5
 expect_rc 0x14c tpm2_nvdefine 0x1500001 -C o -s 8 -a "ownerread|ownerwrite"
 ok
+# through an HMAC session that encrypts the data both ways (AES-CFB)
+tpm2_startauthsession --hmac-session -S e.ctx && tpm2_sessionconfig --enable-encrypt --enable-decrypt e.ctx >/dev/null || fail "encrypting session"
+tpm2_nvwrite 0x1500001 -P idxpw -S e.ctx -i small --offset 100 || fail "nvwrite, data encrypted"
+[ "$(nvhex 0x1500001 -P idxpw -S e.ctx -s 5 --offset 100)" = "$(hex small)" ] || fail "nvread, data encrypted"
+tpm2_flushcontext e.ctx || fail "flush encrypting session"
+ok
 # its public area and Name
 tpm2_nvreadpublic 0x1500001 > pub.txt || fail nvreadpublic
 grep -q "value: 0x20060006" pub.txt || fail "attributes (written)"
