@@ -61,7 +61,8 @@ struct da_state {
  * NV indices (Part 1 §37, Part 2 §13), persistent. Each defined index has a slot; its data
  * lies in data[off .. off + dataSize), packed in definition order (an undefine closes the
  * gap). For an index with TPMA_NV_ORDERLY this is the copy in NV, brought up to date at
- * Shutdown, at the first write and when a counter crosses NV_ORDERLY_COUNT; its live copy is
+ * Shutdown, at the first write, when its attributes change and when a counter crosses a
+ * multiple of NV_ORDERLY_COUNT + 1; its live copy is
  * struct nv_ram below (Part 1 §37: "hybrid" indices, Part 2 §13.4 TPMA_NV_ORDERLY).
  */
 struct nv_index {
