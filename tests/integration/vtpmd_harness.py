@@ -47,6 +47,12 @@ signal.signal(signal.SIGINT, _on_signal)
 signal.signal(signal.SIGALRM, _on_signal)
 
 
+def harness_track(proc):
+    """Have a process started by a test killed when the test ends."""
+    _daemons.append(proc)
+    return proc
+
+
 def tmpdir(prefix="vtpmd-test-"):
     d = tempfile.mkdtemp(prefix=prefix)
     _tmpdirs.append(d)

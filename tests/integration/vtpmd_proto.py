@@ -14,12 +14,14 @@ import shutil
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vtpmd_harness import (Daemon, Runner, cmd, ctrl_exchange, expect, expect_eq, is_closed,  # noqa: E402
-                           pw_session, rc_of, recv_all, recv_exact, recv_tpm, tpm_cmd)
+from vtpmd_harness import (Daemon, Runner, cmd, ctrl_exchange, expect, expect_eq,  # noqa: E402
+                           harness_track, is_closed, pw_session, rc_of, recv_all, recv_exact,
+                           recv_tpm, tpm_cmd)
 
 VTPMD = None
 
@@ -480,6 +482,79 @@ def test_swtpm_compare():
         expect_eq(b, a, "step %d (%s %s) vtpmd vs swtpm" % (i, chan, req.hex()))
 
 
+def qmp(path, timeout=30.0):
+    """A QMP connection to QEMU, capabilities negotiated; returns a call(cmd) function."""
+    end = time.time() + timeout
+    while True:
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            break
+        except OSError:
+            if time.time() > end:
+                raise AssertionError("QEMU's QMP socket did not appear")
+            time.sleep(0.05)
+    s.settimeout(timeout)
+    f = s.makefile("rw")
+    json.loads(f.readline())
+
+    def call(name):
+        f.write(json.dumps({"execute": name}) + "\n")
+        f.flush()
+        while True:
+            msg = json.loads(f.readline())
+            if "return" in msg or "error" in msg:
+                return msg
+    call("qmp_capabilities")
+    return call
+
+
+def ctrl_log(d):
+    return [line.split(" -> ")[0][len("ctrl: "):] for line in d.log_text().splitlines()
+            if line.startswith("ctrl: ") and " -> " in line]
+
+
+def test_qemu_handshake():
+    """The real QEMU 7.2 (-tpmdev emulator, tpm-crb) against vtpmd, paused before the first
+    instruction (-S): no guest runs, only QEMU's own control traffic (swtpm-protocol.md §4)."""
+    qemu = shutil.which("qemu-system-x86_64")
+    if not qemu:
+        raise AssertionError("qemu-system-x86_64 is not installed (scripts/deps.sh)")
+    d = Daemon(VTPMD, "unix", ["--terminate"])
+    qmp_path = os.path.join(d.dir, "qmp.sock")
+    args = ["timeout", "--kill-after=5", "60", qemu, "-machine", "q35,accel=tcg", "-S",
+            "-nodefaults", "-display", "none", "-monitor", "none", "-serial", "none",
+            "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+            "-chardev", "socket,id=chrtpm,path=" + d.ctrl_path,
+            "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-crb,tpmdev=tpm0"]
+    q = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    harness_track(q)
+    call = qmp(qmp_path)
+    tpm = call("query-tpm")["return"]
+    expect_eq([(t["model"], t["options"]["type"]) for t in tpm], [("tpm-crb", "emulator")],
+              "QEMU accepted vtpmd as its TPM")
+    start = ["SET_DATAFD", "GET_CAPABILITY", "STOP", "SET_BUFFERSIZE", "STOP",
+             "SET_BUFFERSIZE", "INIT"]
+    end = time.time() + 20
+    while len(ctrl_log(d)) < len(start) and time.time() < end:
+        time.sleep(0.05)
+    expect_eq(ctrl_log(d), start, "QEMU's start-up sequence")
+    expect("data: command 0x00000181 (10 bytes) at locality 0 -> 0x101" in d.log_text(),
+           "QEMU's ReadClock probe before INIT answered TPM_RC_FAILURE")
+    # A machine reset: STOP, buffer size, INIT again on the same connection.
+    call("system_reset")
+    end = time.time() + 20
+    while len(ctrl_log(d)) < len(start) + 5 and time.time() < end:
+        time.sleep(0.05)
+    expect_eq(ctrl_log(d), start + start[2:], "QEMU's reset sequence")
+    # QEMU quits: SHUTDOWN, and vtpmd ends with 0.
+    call("quit")
+    expect_eq(q.wait(timeout=30), 0, "QEMU exit code")
+    expect_eq(d.proc.wait(timeout=10), 0, "vtpmd exit code")
+    expect_eq(ctrl_log(d)[-1], "SHUTDOWN", "SHUTDOWN when QEMU quits")
+
+
 TESTS = {
     "qemu_probe": test_qemu_probe,
     "ctrl_commands": test_ctrl_commands,
@@ -492,6 +567,7 @@ TESTS = {
     "state_persistence": test_state_persistence,
     "volatile_resume": test_volatile_resume,
     "swtpm_compare": test_swtpm_compare,
+    "qemu_handshake": test_qemu_handshake,
 }
 
 if __name__ == "__main__":
