@@ -80,8 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n < 4 || n > sizeof(rsp)) {
             abort();
         }
-        uint32_t result = (uint32_t)rsp[0] << 24 | (uint32_t)rsp[1] << 16 |
-                          (uint32_t)rsp[2] << 8 | rsp[3];
+        uint32_t result =
+            (uint32_t)rsp[0] << 24 | (uint32_t)rsp[1] << 16 | (uint32_t)rsp[2] << 8 | rsp[3];
         if (result != 0 && n != 4) {
             abort();
         }

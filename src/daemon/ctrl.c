@@ -17,8 +17,8 @@
 struct ctrl_cmd {
     uint32_t code;
     const char *name;
-    uint32_t req_len;  /* body bytes after the code, or CTRL_VARIABLE (be32 length + bytes) */
-    uint32_t max_len;  /* CTRL_VARIABLE: the largest length accepted */
+    uint32_t req_len;   /* body bytes after the code, or CTRL_VARIABLE (be32 length + bytes) */
+    uint32_t max_len;   /* CTRL_VARIABLE: the largest length accepted */
     bool needs_running; /* otherwise TPM_BAD_ORDINAL, as swtpm */
     uint32_t cap;       /* its GET_CAPABILITY bit (PTM_CAP_*) */
     uint32_t (*handler)(struct ctrl_env *env, struct rd *body, struct wr *out);
@@ -207,8 +207,7 @@ static const struct ctrl_cmd ctrl_table[] = {
     {CMD_HASH_END, "HASH_END", 0, 0, true, 0x0010, h_hash_end},
     {CMD_CANCEL_TPM_CMD, "CANCEL_TPM_CMD", 0, 0, true, 0x0020, h_cancel_tpm_cmd},
     {CMD_STORE_VOLATILE, "STORE_VOLATILE", 0, 0, true, 0x0040, h_store_volatile},
-    {CMD_RESET_TPMESTABLISHED, "RESET_TPMESTABLISHED", 1, 0, true, 0x0080,
-     h_reset_tpmestablished},
+    {CMD_RESET_TPMESTABLISHED, "RESET_TPMESTABLISHED", 1, 0, true, 0x0080, h_reset_tpmestablished},
     {CMD_STOP, "STOP", 0, 0, false, 0x0400, h_stop},
     {CMD_GET_CONFIG, "GET_CONFIG", 0, 0, false, 0x0800, h_get_config},
     {CMD_SET_DATAFD, "SET_DATAFD", 0, 0, false, 0x1000, h_set_datafd},

@@ -106,8 +106,8 @@ size_t data_process(struct dev *d, const struct data_opts *o, const uint8_t *fra
         rd_init(&rr, rsp, n);
         (void)rd_skip(&rr, 6);
         (void)rd_u32(&rr, &rc);
-        log_msg(LOG_CMD, "data: command 0x%08x (%zu bytes) at locality %u -> 0x%x (%zu bytes)",
-                cc, f->cmd_len, d->locality, rc, n);
+        log_msg(LOG_CMD, "data: command 0x%08x (%zu bytes) at locality %u -> 0x%x (%zu bytes)", cc,
+                f->cmd_len, d->locality, rc, n);
     }
     if (f->prefixed) {
         be32_put(out, (uint32_t)n);

@@ -22,8 +22,8 @@
 
 #include "dev.h"
 
-#define DATA_PREFIX_LEN 9u          /* be32 8, u8 locality, be32 length */
-#define DATA_SEND_COMMAND 8u        /* TPM_SEND_COMMAND */
+#define DATA_PREFIX_LEN 9u   /* be32 8, u8 locality, be32 length */
+#define DATA_SEND_COMMAND 8u /* TPM_SEND_COMMAND */
 #define DATA_MAX_FRAME (DATA_PREFIX_LEN + DEV_BUFFER_MAX)
 #define DATA_MAX_RESPONSE (4u + DEV_BUFFER_MAX + 4u)
 /* The vendor command swtpm intercepts with --locality allow-set-locality. */
@@ -40,8 +40,8 @@ enum data_status {
 
 struct data_frame {
     size_t need;
-    size_t len;     /* DATA_READY: the frame's length, prefix included */
-    bool prefixed;  /* behind the send-command prefix */
+    size_t len;    /* DATA_READY: the frame's length, prefix included */
+    bool prefixed; /* behind the send-command prefix */
     uint8_t locality;
     size_t cmd_off; /* the TPM command: cmd_off, cmd_len within the frame */
     size_t cmd_len;

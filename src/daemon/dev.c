@@ -72,8 +72,7 @@ int dev_commit(struct dev *d)
     }
     rc = dev_save_permanent(d);
     if (rc != 0) {
-        log_msg(LOG_ERR, "saving the TPM state failed (%s); the change is undone",
-                strerror(-rc));
+        log_msg(LOG_ERR, "saving the TPM state failed (%s); the change is undone", strerror(-rc));
         dev_rollback(d);
     }
     return rc;
@@ -142,8 +141,7 @@ static uint32_t dev_restore_volatile(struct dev *d, bool delete_volatile)
     if (delete_volatile && rc != -ENOENT) {
         rc = persist_remove(d->store, TPM_STATE_VOLATILE);
         if (rc != 0) {
-            log_msg(LOG_ERR, "INIT: the volatile state could not be deleted (%s)",
-                    strerror(-rc));
+            log_msg(LOG_ERR, "INIT: the volatile state could not be deleted (%s)", strerror(-rc));
             res = PTM_FAIL;
         }
     }

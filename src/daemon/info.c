@@ -34,8 +34,8 @@
 #define ALG_CFB 0x0043
 
 /* Run one command on the scratch engine; returns its response code. */
-static uint32_t probe_cmd(struct tpm *t, const uint8_t *cmd, size_t len, uint8_t *rsp,
-                          size_t cap, size_t *rlen)
+static uint32_t probe_cmd(struct tpm *t, const uint8_t *cmd, size_t len, uint8_t *rsp, size_t cap,
+                          size_t *rlen)
 {
     struct rd r;
     uint16_t tag;
@@ -106,11 +106,20 @@ static int probe_properties(struct tpm *t, struct info *out)
             out->family[k] = '\0';
             break;
         }
-        case PT_LEVEL: out->level = val; break;
-        case PT_REVISION: out->revision = val; break;
-        case PT_MANUFACTURER: out->manufacturer = val; break;
-        case PT_FIRMWARE_VERSION_1: out->firmware1 = val; break;
-        default: break;
+        case PT_LEVEL:
+            out->level = val;
+            break;
+        case PT_REVISION:
+            out->revision = val;
+            break;
+        case PT_MANUFACTURER:
+            out->manufacturer = val;
+            break;
+        case PT_FIRMWARE_VERSION_1:
+            out->firmware1 = val;
+            break;
+        default:
+            break;
         }
     }
     return 0;
@@ -244,8 +253,8 @@ size_t info_capabilities_json(const struct info *in, char *out, size_t cap)
 {
     /* The features vtpmd implements, in swtpm's words (swtpm(8) --print-capabilities). */
     static const char *const features[] = {
-        "tpm-2.0",          "tpm-send-command-header", "flags-opt-startup",
-        "cmdarg-seccomp",   "cmdarg-print-states",     "nvram-backend-dir",
+        "tpm-2.0",        "tpm-send-command-header", "flags-opt-startup",
+        "cmdarg-seccomp", "cmdarg-print-states",     "nvram-backend-dir",
     };
     struct sb s = {out, cap, 0, cap == 0};
     sb_add(&s, "{ \"type\": \"swtpm\", \"features\": [ ");

@@ -11,7 +11,7 @@
 /* The process has one log; this is the daemon's only writable file-scope state besides
  * the signal flag, and it is set once at start-up. */
 static struct {
-    int fd;        /* -1: none */
+    int fd; /* -1: none */
     unsigned level;
     bool to_stderr; /* no --log yet: level 1 to stderr */
     char prefix[64];

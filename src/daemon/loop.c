@@ -186,9 +186,9 @@ static int loop_read(struct loop *l, struct conn *c, size_t need, bool ctrl)
         return 0;
     }
     if (r <= 0) {
-        const char *why = r == 0 ? (c->len ? "peer closed in the middle of a request"
-                                           : "peer closed")
-                                 : strerror((int)-r);
+        const char *why = r == 0
+                              ? (c->len ? "peer closed in the middle of a request" : "peer closed")
+                              : strerror((int)-r);
         if (ctrl) {
             loop_close_ctrl(l, why);
         } else {

@@ -22,20 +22,20 @@
 #include "info.h"
 
 struct conn {
-    int fd;                 /* -1: no client */
-    bool given;             /* handed over (fd=, clientfd=, -f, SET_DATAFD), not accepted */
-    uint8_t *buf;           /* the request being assembled */
+    int fd;       /* -1: no client */
+    bool given;   /* handed over (fd=, clientfd=, -f, SET_DATAFD), not accepted */
+    uint8_t *buf; /* the request being assembled */
     size_t cap, len;
-    uint64_t started_ms;    /* when its first byte came; 0 while empty */
-    int passed_fd;          /* control: descriptor that came with the request, or -1 */
+    uint64_t started_ms; /* when its first byte came; 0 while empty */
+    int passed_fd;       /* control: descriptor that came with the request, or -1 */
 };
 
 struct loop {
     struct dev *dev;
     const struct info *info;
     struct data_opts data_opts;
-    int ctrl_listen; /* -1: none */
-    int data_listen; /* -1: none */
+    int ctrl_listen;      /* -1: none */
+    int data_listen;      /* -1: none */
     bool data_configured; /* --server given: CMD_SET_DATAFD is refused, as swtpm */
     bool terminate;       /* --terminate: exit when the data connection closes */
     bool disconnect;      /* close the data connection after each response */

@@ -175,7 +175,10 @@ static int daemonize(struct vtpmd *v)
     }
     pid = fork();
     if (pid < 0) {
-        return die("--daemon: cannot fork: %s", strerror(errno));
+        int e = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return die("--daemon: cannot fork: %s", strerror(e));
     }
     if (pid > 0) {
         close(pipefd[1]);
@@ -291,8 +294,7 @@ static int vtpmd_start(struct vtpmd *v)
                    state_dir, persist_file_name(TPM_STATE_PERMANENT));
     }
     if (rc != 0) {
-        return die("--tpmstate: cannot load the TPM state from '%s': %s", state_dir,
-                   strerror(-rc));
+        return die("--tpmstate: cannot load the TPM state from '%s': %s", state_dir, strerror(-rc));
     }
     v->dev_open = true;
     v->dev.reject_locality_4 = o->reject_locality_4;

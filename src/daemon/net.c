@@ -111,8 +111,7 @@ fail:
 
 int net_listen(const struct chan_opts *c, char *err, size_t errlen)
 {
-    return c->type == CHAN_UNIX ? net_listen_unix(c, err, errlen)
-                                : net_listen_tcp(c, err, errlen);
+    return c->type == CHAN_UNIX ? net_listen_unix(c, err, errlen) : net_listen_tcp(c, err, errlen);
 }
 
 int net_check_fd(int fd, char *err, size_t errlen)

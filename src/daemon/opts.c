@@ -316,8 +316,7 @@ static int opt_fd(struct vtpmd_opts *o, const char *opt, char *arg, char *err, s
     return 0;
 }
 
-static int opt_tpmstate(struct vtpmd_opts *o, const char *opt, char *arg, char *err,
-                        size_t errlen)
+static int opt_tpmstate(struct vtpmd_opts *o, const char *opt, char *arg, char *err, size_t errlen)
 {
     char *cur = arg, *k, *v;
     if (o->state_dir) {
@@ -471,8 +470,7 @@ static int opt_flags(struct vtpmd_opts *o, const char *opt, char *arg, char *err
     return 0;
 }
 
-static int opt_locality(struct vtpmd_opts *o, const char *opt, char *arg, char *err,
-                        size_t errlen)
+static int opt_locality(struct vtpmd_opts *o, const char *opt, char *arg, char *err, size_t errlen)
 {
     char *cur = arg, *k, *v;
     while (kv_next(&cur, &k, &v)) {
@@ -490,8 +488,7 @@ static int opt_locality(struct vtpmd_opts *o, const char *opt, char *arg, char *
     return 0;
 }
 
-static int opt_seccomp(struct vtpmd_opts *o, const char *opt, char *arg, char *err,
-                       size_t errlen)
+static int opt_seccomp(struct vtpmd_opts *o, const char *opt, char *arg, char *err, size_t errlen)
 {
     char *cur = arg, *k, *v;
     while (kv_next(&cur, &k, &v)) {
@@ -508,8 +505,7 @@ static int opt_seccomp(struct vtpmd_opts *o, const char *opt, char *arg, char *e
         } else if (strcmp(v, "none") == 0) {
             o->seccomp = SECCOMP_ACTION_NONE;
         } else {
-            return fail(err, errlen, "%s: action=%s is not supported (none, log or kill)", opt,
-                        v);
+            return fail(err, errlen, "%s: action=%s is not supported (none, log or kill)", opt, v);
         }
     }
     return 0;
@@ -530,16 +526,16 @@ static int opt_runas(struct vtpmd_opts *o, const char *opt, char *arg, char *err
     return set_str(&o->runas, arg, opt, "user", err, errlen);
 }
 
-#define FLAG_OPT(field)                                                                    \
-    static int opt_##field(struct vtpmd_opts *o, const char *opt, char *arg, char *err,    \
-                           size_t errlen)                                                  \
-    {                                                                                      \
-        (void)opt;                                                                         \
-        (void)arg;                                                                         \
-        (void)err;                                                                         \
-        (void)errlen;                                                                      \
-        o->field = true;                                                                   \
-        return 0;                                                                          \
+#define FLAG_OPT(field)                                                                            \
+    static int opt_##field(struct vtpmd_opts *o, const char *opt, char *arg, char *err,            \
+                           size_t errlen)                                                          \
+    {                                                                                              \
+        (void)opt;                                                                                 \
+        (void)arg;                                                                                 \
+        (void)err;                                                                                 \
+        (void)errlen;                                                                              \
+        o->field = true;                                                                           \
+        return 0;                                                                                  \
     }
 FLAG_OPT(tpm2)
 FLAG_OPT(daemon)

@@ -29,7 +29,7 @@ struct chan_opts {
     int fd;         /* fd=: a socket the parent opened (listening or connected), or -1 */
     int clientfd;   /* clientfd=: an already connected control socket, or -1 */
     bool has_mode;
-    mode_t mode;    /* unixio socket file mode */
+    mode_t mode; /* unixio socket file mode */
     bool has_uid, has_gid;
     uid_t uid;
     gid_t gid;
@@ -58,9 +58,9 @@ struct vtpmd_opts {
     bool version;
     bool help;
 
-    char *state_dir;      /* --tpmstate dir= or backend-uri=dir:// */
+    char *state_dir; /* --tpmstate dir= or backend-uri=dir:// */
     bool has_state_mode;
-    mode_t state_mode;    /* default 0640 */
+    mode_t state_mode; /* default 0640 */
 
     struct chan_opts ctrl;
     struct chan_opts server;

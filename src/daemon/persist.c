@@ -27,8 +27,7 @@ static const struct {
     uint16_t tag;
 } part_files[] = {
     [TPM_STATE_PERMANENT] = {"tpm2-00.permall", "TMP2-00.permall", "permall", 1},
-    [TPM_STATE_VOLATILE] = {"tpm2-00.volatilestate", "TMP2-00.volatilestate", "volatilestate",
-                            2},
+    [TPM_STATE_VOLATILE] = {"tpm2-00.volatilestate", "TMP2-00.volatilestate", "volatilestate", 2},
 };
 
 const char *persist_file_name(enum tpm_state_part part)

@@ -12,6 +12,7 @@
  * (openat in the state directory, write, fsync, rename, unlink), the log, memory, time and
  * randomness for the engine, and leaving. Names absent on this architecture are skipped.
  */
+/* clang-format off */
 static const char *const sandbox_allow[] = {
     /* event loop and channels */
     "ppoll", "poll", "read", "readv", "write", "writev", "recvmsg", "recvfrom", "sendmsg",
@@ -27,6 +28,7 @@ static const char *const sandbox_allow[] = {
     /* signals and exit */
     "rt_sigreturn", "rt_sigprocmask", "restart_syscall", "exit", "exit_group",
 };
+/* clang-format on */
 
 int sandbox_apply(enum seccomp_action action, char *err, size_t errlen)
 {

@@ -263,6 +263,8 @@ def test_terminate():
 def test_garbage_ctrl():
     """Garbage on the control channel closes it; the TPM and the data channel go on."""
     d = Daemon(VTPMD, "tcp", ["--flags", "not-need-init,startup-clear"])
+    permall = os.path.join(d.state, "tpm2-00.permall")
+    state = open(permall, "rb").read()
     data = d.data()
     expect_eq(rc_of(data_call(data, get_random(8))), 0, "GetRandom")
     # Unknown command: TPM_BAD_ORDINAL as swtpm, then the connection is closed.
@@ -290,6 +292,7 @@ def test_garbage_ctrl():
     c = d.ctrl()
     expect_eq(ctrl_exchange(c, cmd(0x04), 8), bytes(8), "GET_TPMESTABLISHED")
     log = d.log_text()
+    expect_eq(open(permall, "rb").read(), state, "state file untouched by garbage")
     expect("unknown command code" in log, "reason logged: unknown command")
     expect("timed out" in log, "reason logged: timeout")
     expect("data length over the limit" in log, "reason logged: HASH_DATA")
@@ -298,6 +301,8 @@ def test_garbage_ctrl():
 def test_garbage_data():
     """Garbage on the data channel closes it; the TPM and the control channel go on."""
     d = Daemon(VTPMD, "tcp", ["--flags", "not-need-init,startup-clear"])
+    permall = os.path.join(d.state, "tpm2-00.permall")
+    state = open(permall, "rb").read()
     c = d.ctrl()
     cases = [
         ("oversized", bytes.fromhex("80010000ffff0000017b") + b"x" * 100),
@@ -329,6 +334,8 @@ def test_garbage_data():
     s = d.data()
     expect_eq(rc_of(data_call(s, get_random(8))), 0, "TPM after a stall")
     expect("the command size is larger than the TPM buffer" in d.log_text(), "reason logged")
+    expect("smaller than a command header" in d.log_text(), "reason logged: short")
+    expect_eq(open(permall, "rb").read(), state, "state file untouched by garbage")
 
 
 def test_data_framing():

@@ -101,9 +101,8 @@ static void test_frame_lengths(void **state)
         uint32_t code;
         size_t len;
     } rows[] = {
-        {0x01, 4}, {0x02, 8}, {0x03, 4}, {0x04, 4}, {0x05, 5}, {0x06, 4}, {0x08, 4},
-        {0x09, 4}, {0x0a, 4}, {0x0b, 5}, {0x0e, 4}, {0x0f, 4}, {0x10, 4}, {0x11, 8},
-        {0x12, 20},
+        {0x01, 4}, {0x02, 8}, {0x03, 4}, {0x04, 4}, {0x05, 5}, {0x06, 4}, {0x08, 4},  {0x09, 4},
+        {0x0a, 4}, {0x0b, 5}, {0x0e, 4}, {0x0f, 4}, {0x10, 4}, {0x11, 8}, {0x12, 20},
     };
     uint8_t buf[64] = {0};
     struct ctrl_frame f;
@@ -157,8 +156,8 @@ static void test_frame_hash_data(void **state)
 static void test_frame_unknown(void **state)
 {
     (void)state;
-    static const uint32_t codes[] = {0x00, 0x0c, 0x0d, 0x13, 0x14, 0x99, 0x100, 0x01000000,
-                                     0xffffffff};
+    static const uint32_t codes[] = {0x00, 0x0c,  0x0d,       0x13,      0x14,
+                                     0x99, 0x100, 0x01000000, 0xffffffff};
     uint8_t buf[4], rsp[8];
     struct ctrl_frame f;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -321,7 +320,7 @@ static void test_get_info(void **state)
     n = ctrl_dispatch(&env, &f, req, rsp, sizeof(rsp));
     assert_int_equal(n, 12 + jl + 1);
     assert_memory_equal(rsp, "\0\0\0\0", 4);
-    assert_int_equal(rsp[7], jl + 1); /* totlength */
+    assert_int_equal(rsp[7], jl + 1);  /* totlength */
     assert_int_equal(rsp[11], jl + 1); /* length */
     assert_memory_equal(rsp + 12, json, jl + 1);
     /* From an offset: the rest, NUL included. */

@@ -77,8 +77,8 @@ static void test_sizes(void **state)
         uint32_t size;
         enum data_status st;
     } rows[] = {
-        {0, DATA_BAD},     {1, DATA_BAD},    {9, DATA_BAD},        {10, DATA_READY},
-        {11, DATA_NEED},   {3968, DATA_NEED}, {3969, DATA_BAD},     {4096, DATA_BAD},
+        {0, DATA_BAD},          {1, DATA_BAD},          {9, DATA_BAD},    {10, DATA_READY},
+        {11, DATA_NEED},        {3968, DATA_NEED},      {3969, DATA_BAD}, {4096, DATA_BAD},
         {0x7fffffff, DATA_BAD}, {0xffffffff, DATA_BAD},
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

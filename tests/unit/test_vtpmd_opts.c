@@ -22,9 +22,11 @@ static int parse(int argc, char *const argv[], struct vtpmd_opts *o, char *err, 
 static void test_libvirt_line(void **state)
 {
     (void)state;
-    char *argv[] = {"vtpmd", "socket", "--ctrl", "type=unixio,path=/run/x/1-vm-swtpm.sock,mode=0600",
-                    "--tpmstate", "dir=/var/lib/x/tpm2,mode=0600", "--log",
-                    "file=/var/log/x.log", "--terminate", "--tpm2"};
+    char *argv[] = {"vtpmd",       "socket",
+                    "--ctrl",      "type=unixio,path=/run/x/1-vm-swtpm.sock,mode=0600",
+                    "--tpmstate",  "dir=/var/lib/x/tpm2,mode=0600",
+                    "--log",       "file=/var/log/x.log",
+                    "--terminate", "--tpm2"};
     struct vtpmd_opts o;
     char err[256];
     assert_int_equal(parse(ARGC(argv), argv, &o, err, sizeof(err)), 0);
@@ -47,9 +49,20 @@ static void test_libvirt_line(void **state)
 static void test_swtpm_setup_line(void **state)
 {
     (void)state;
-    char *argv[] = {"vtpmd", "socket", "--flags", "not-need-init,startup-clear", "--tpmstate",
-                    "backend-uri=dir:///tmp/st", "--pid", "file=/tmp/p.pid", "--tpm2", "--log",
-                    "file=/tmp/l,level=20", "--server", "type=tcp,fd=7", "--ctrl",
+    char *argv[] = {"vtpmd",
+                    "socket",
+                    "--flags",
+                    "not-need-init,startup-clear",
+                    "--tpmstate",
+                    "backend-uri=dir:///tmp/st",
+                    "--pid",
+                    "file=/tmp/p.pid",
+                    "--tpm2",
+                    "--log",
+                    "file=/tmp/l,level=20",
+                    "--server",
+                    "type=tcp,fd=7",
+                    "--ctrl",
                     "type=unixio,clientfd=5"};
     struct vtpmd_opts o;
     char err[256];
@@ -71,9 +84,18 @@ static void test_swtpm_setup_line(void **state)
 static void test_tcp_channels(void **state)
 {
     (void)state;
-    char *argv[] = {"vtpmd", "--tpm2", "--server", "port=2321", "--ctrl",
-                    "type=tcp,port=2322,bindaddr=::1", "--tpmstate=dir=/s", "--flags",
-                    "not-need-init", "--seccomp", "action=log", "--locality",
+    char *argv[] = {"vtpmd",
+                    "--tpm2",
+                    "--server",
+                    "port=2321",
+                    "--ctrl",
+                    "type=tcp,port=2322,bindaddr=::1",
+                    "--tpmstate=dir=/s",
+                    "--flags",
+                    "not-need-init",
+                    "--seccomp",
+                    "action=log",
+                    "--locality",
                     "reject-locality-4,allow-set-locality"};
     struct vtpmd_opts o;
     char err[256];
@@ -117,9 +139,9 @@ static void test_short_options(void **state)
     assert_true(o.terminate); /* swtpm(8): -f implies -t */
     opts_free(&o);
 
-    char *a4[] = {"vtpmd", "--tpm2", "--server", "type=unixio,path=/x,mode=0660,uid=0,gid=0",
-                  "--pid", "fd=4", "--log", "fd=2,level=3,prefix=vm1: ,truncate", "--runas",
-                  "tss"};
+    char *a4[] = {"vtpmd",   "--tpm2", "--server", "type=unixio,path=/x,mode=0660,uid=0,gid=0",
+                  "--pid",   "fd=4",   "--log",    "fd=2,level=3,prefix=vm1: ,truncate",
+                  "--runas", "tss"};
     assert_int_equal(parse(ARGC(a4), a4, &o, err, sizeof(err)), 0);
     assert_int_equal(o.server.type, CHAN_UNIX);
     assert_string_equal(o.server.path, "/x");
@@ -244,8 +266,8 @@ static void test_refusals(void **state)
         }
         int rc = parse(argc, argv, &o, err, sizeof(err));
         if (rc != -1 || !strstr(err, bad[i].expect) || strchr(err, '\n')) {
-            fail_msg("case %zu (%s): rc %d, error '%s', expected '%s'", i, bad[i].args[0], rc,
-                     err, bad[i].expect);
+            fail_msg("case %zu (%s): rc %d, error '%s', expected '%s'", i, bad[i].args[0], rc, err,
+                     bad[i].expect);
         }
         opts_free(&o);
     }
@@ -254,9 +276,9 @@ static void test_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_libvirt_line),   cmocka_unit_test(test_swtpm_setup_line),
-        cmocka_unit_test(test_tcp_channels),   cmocka_unit_test(test_short_options),
-        cmocka_unit_test(test_info_options),   cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_libvirt_line), cmocka_unit_test(test_swtpm_setup_line),
+        cmocka_unit_test(test_tcp_channels), cmocka_unit_test(test_short_options),
+        cmocka_unit_test(test_info_options), cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,8 +80,7 @@ static void test_format_roundtrip(void **state)
     assert_int_equal(plen, sizeof(payload));
     assert_memory_equal(p, payload, plen);
     /* Not enough room: nothing written is claimed. */
-    assert_int_equal(persist_encode(TPM_STATE_PERMANENT, payload, sizeof(payload), img, n - 1),
-                     0);
+    assert_int_equal(persist_encode(TPM_STATE_PERMANENT, payload, sizeof(payload), img, n - 1), 0);
     /* The other part is a different file kind. */
     assert_int_equal(persist_decode(TPM_STATE_VOLATILE, img, n, &p, &plen), -EINVAL);
     /* An empty payload is a valid file. */
