@@ -169,6 +169,8 @@ class Daemon:
         self.data_path = None
         self.port = None
         args = [binary, "socket", "--tpm2", "--tpmstate", "dir=" + self.state]
+        # Only vtpmd writes the "serving" line that wait_ready looks for.
+        self.wait_log = log_level is not None and "swtpm" not in os.path.basename(binary)
         if log_level is not None:
             args += ["--log", "file=%s,level=%d" % (self.log, log_level)]
         if kind == "unix":
@@ -188,7 +190,9 @@ class Daemon:
             self.start(wait)
 
     def start(self, wait=True):
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+        # TPM_PORT and TPM_PATH would add channels or state the test did not ask for.
+        env = {k: v for k, v in os.environ.items() if k not in ("TPM_PORT", "TPM_PATH")}
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         _daemons.append(self.proc)
         if wait:
@@ -202,6 +206,10 @@ class Daemon:
                 out, err = self.proc.communicate()
                 raise AssertionError("daemon exited with %d: %s" % (self.proc.returncode,
                                                                      err.decode(errors="replace")))
+            # Listening starts before the state is loaded: with a log, wait for start-up to end.
+            if self.wait_log and "serving the TPM" not in self.log_text():
+                time.sleep(0.02)
+                continue
             try:
                 s = self.ctrl()
                 s.close()

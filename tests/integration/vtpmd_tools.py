@@ -233,6 +233,31 @@ def test_state_survives_restart():
     expect(re.search(r"reset_count: [1-9]", rc), "reset count moved on: %s" % rc)
 
 
+def test_startup_state():
+    """--flags startup-state resumes after an orderly TPM2_Shutdown(STATE) (TPM Resume)."""
+    d = start(["--flags", "startup-state"])
+    # A new TPM has no saved state: Startup(STATE) is refused, logged, and the TPM waits.
+    expect("--flags startup-state: TPM2_Startup answered 0x" in d.log_text(), "refusal logged")
+    p = tool(d, "getrandom", "8", check=False)
+    expect(p.returncode != 0 and b"0x100" in p.stderr, "not started: %s" % p.stderr)
+    tool(d, "startup", "-c")
+    d256 = hashlib.sha256(b"resume").hexdigest()
+    # PCR 8 is saved by Shutdown(STATE); PCR 16 (debug) is not (PC Client profile).
+    tool(d, "pcrextend", "8:sha256=%s" % d256)
+    tool(d, "pcrextend", "16:sha256=%s" % d256)
+    tool(d, "shutdown")  # SU_STATE
+    clock = out(d, "readclock")
+    expect("restart_count: 0" in clock, "before: %s" % clock)
+    expect_eq(d.stop(), 0, "exit code")
+    d2 = start(["--flags", "startup-state"], state=d.state)
+    clock = out(d2, "readclock")
+    expect("restart_count: 1" in clock, "TPM Resume counted: %s" % clock)
+    pcrs = parse_pcrs(out(d2, "pcrread", "sha256:8,16"))
+    expect_eq(pcrs["sha256"][8], hashlib.sha256(bytes(32) + bytes.fromhex(d256)).digest(),
+              "PCR 8 resumed from the saved state")
+    expect_eq(pcrs["sha256"][16], bytes(32), "PCR 16 reset at resume")
+
+
 def test_unix_path():
     """`-T swtpm:path=S`: data on S, control on S.ctrl."""
     d = start(["--flags", "startup-clear"], kind="unixboth")
@@ -263,6 +288,7 @@ TESTS = {
     "testparms": test_testparms,
     "readclock": test_readclock,
     "state_survives_restart": test_state_survives_restart,
+    "startup_state": test_startup_state,
     "unix_path": test_unix_path,
     "without_init_flag": test_without_init_flag,
 }
