@@ -277,7 +277,7 @@ def test_garbage_ctrl():
     c.sendall(cmd(0x02)[:4] + b"\0")
     expect(is_closed(c, 3.0), "closed after a stalled request")
     took = time.time() - t0
-    expect(0.4 <= took <= 1.5, "closed after about 500 ms (took %.2fs)" % took)
+    expect(0.45 <= took <= 3.0, "closed after about 500 ms (took %.2fs)" % took)
     # HASH_DATA longer than a piece: refused before its data is read.
     c = d.ctrl()
     expect_eq(ctrl_exchange(c, cmd(0x07, struct.pack(">I", 0x100000)), 4),
@@ -329,7 +329,7 @@ def test_garbage_data():
     s = d.data()
     s.sendall(get_random(8)[:11])
     t0 = time.time()
-    expect(is_closed(s, 8.0), "stalled command closed")
+    expect(is_closed(s, 15.0), "stalled command closed")
     expect(time.time() - t0 >= 4.0, "not before the 5 s limit")
     s = d.data()
     expect_eq(rc_of(data_call(s, get_random(8))), 0, "TPM after a stall")
