@@ -670,12 +670,6 @@ int opts_parse(int argc, char *const argv[], struct vtpmd_opts *o, char *err, si
     if (!o->tpm2) {
         return fail(err, errlen, "--tpm2: required (vtpmd emulates a TPM 2.0 only)");
     }
-    if (o->print_states) {
-        return 0;
-    }
-    if (o->server.type != CHAN_NONE && o->server.clientfd >= 0) {
-        return fail(err, errlen, "--server: clientfd= is only valid for --ctrl");
-    }
     return 0;
 }
 
