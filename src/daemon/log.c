@@ -14,8 +14,9 @@ static struct {
     int fd; /* -1: none */
     unsigned level;
     bool to_stderr; /* no --log yet: level 1 to stderr */
+    bool detached;  /* --daemon: stderr is /dev/null */
     char prefix[64];
-} log_state = {-1, 0, true, "vtpmd: "};
+} log_state = {-1, 0, true, false, "vtpmd: "};
 
 int log_open(const char *path, int fd, unsigned level, const char *prefix, bool truncate)
 {
@@ -46,6 +47,7 @@ int log_open(const char *path, int fd, unsigned level, const char *prefix, bool 
 void log_detach_stderr(void)
 {
     log_state.to_stderr = false;
+    log_state.detached = true;
 }
 
 bool log_enabled(unsigned level)
@@ -85,6 +87,25 @@ void log_msg(unsigned level, const char *fmt, ...)
     do {
         w = write(fd, line, (size_t)n);
     } while (w < 0 && errno == EINTR);
+}
+
+void log_startup_error(const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_msg(LOG_ERR, "%s", msg);
+    if (!log_state.detached && log_state.fd >= 0 && log_state.fd != STDERR_FILENO) {
+        char line[800];
+        int n = snprintf(line, sizeof(line), "vtpmd: %s\n", msg);
+        if (n > 0) {
+            ssize_t w =
+                write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+            (void)w;
+        }
+    }
 }
 
 void log_close(void)

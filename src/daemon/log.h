@@ -38,6 +38,12 @@ bool log_enabled(unsigned level);
 /* Write one line (a newline is added). */
 void log_msg(unsigned level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * A start-up error: to the log, and to stderr as well while vtpmd has not detached from it,
+ * so that whoever started vtpmd sees why it exits even when --log names a file.
+ */
+void log_startup_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Close the log file. */
 void log_close(void);
 

@@ -55,7 +55,7 @@ static int die(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    log_msg(LOG_ERR, "%s", msg);
+    log_startup_error("%s", msg);
     return 1;
 }
 

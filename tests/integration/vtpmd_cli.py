@@ -243,6 +243,13 @@ def test_damaged_state():
     expect_eq(p.returncode, 1, "exit code")
     expect(b"damaged" in p.stderr and b"untouched" in p.stderr, "message: %s" % p.stderr)
     expect_eq(open(os.path.join(st, "tpm2-00.permall"), "rb").read(), junk, "file untouched")
+    # With --log, the reason goes to the log and still to stderr (one line).
+    p = run(["socket", "--tpm2", "--tpmstate", "dir=" + st, "--ctrl",
+             "type=unixio,path=%s/c.sock" % d, "--log", "file=%s/log" % d])
+    expect_eq(p.returncode, 1, "exit code with --log")
+    expect_eq(p.stderr.count(b"\n"), 1, "one line on stderr: %s" % p.stderr)
+    expect(b"damaged" in p.stderr, "stderr: %s" % p.stderr)
+    expect("damaged" in open(os.path.join(d, "log")).read(), "and in the log")
     expect(not os.path.exists(os.path.join(d, "c.sock")), "no socket left behind")
 
 
