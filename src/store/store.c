@@ -478,7 +478,10 @@ out:
     return rc;
 }
 
-/* Note, in s->msg, a pair of slots of which one did not verify. Returns whether it did. */
+/*
+ * Note, in s->msg (after what is there), a pair of slots of which one did not verify.
+ * Returns whether it did.
+ */
 static bool note_damage(struct store *s, const struct fmt_image *img, enum fmt_chan c)
 {
     int good = img->newest[c];
@@ -487,14 +490,15 @@ static bool note_damage(struct store *s, const struct fmt_image *img, enum fmt_c
     }
     const struct fmt_slot *bad = &img->slot[c][good ^ 1];
     char claim[48] = "";
+    size_t used = strlen(s->msg);
     if (bad->claimed) {
         snprintf(claim, sizeof(claim), ", claims generation %" PRIu64, bad->gen);
     }
-    say(s->msg, sizeof(s->msg),
-        "vTPM file %s: slot %s of the %s state did not verify (%s%s); using generation %" PRIu64
+    say(s->msg + used, sizeof(s->msg) - used,
+        "%svTPM file %s: slot %s of the %s state did not verify (%s%s); using generation %" PRIu64
         " from slot %s",
-        s->path, good ? "A" : "B", chan_name(c), bad->why, claim, img->slot[c][good].gen,
-        good ? "B" : "A");
+        used ? "; " : "", s->path, good ? "A" : "B", chan_name(c), bad->why, claim,
+        img->slot[c][good].gen, good ? "B" : "A");
     return true;
 }
 
@@ -810,6 +814,7 @@ static int commit_publish(struct store *s, enum fmt_chan chan, const struct rec_
     struct fmt_header h;
     struct rec_src recs[FMT_NCHAN][2];
     uint8_t *buf = NULL;
+    memset(recs, 0, sizeof(recs));
     int newfd = -1;
     int rc;
 
