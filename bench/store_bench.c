@@ -6,7 +6,8 @@
  *                     (what swtpm does per NV-changing command; not durable)
  *   tmp+fsync+rename  the same made durable: fsync the file, rename, fsync the folder
  * and, to see where a commit's time goes, sealing one record alone and the bare pwrite +
- * fdatasync of a slot (the floor of any durable write on this disk). Prints median and p99 in microseconds.
+ * fdatasync of a slot (the floor of any durable write on this disk). Prints median and p99
+ * in microseconds for states of 1424 bytes (fresh), 6144 (provisioned) and 100 KiB (NV-heavy).
  *
  *   store_bench [-n COMMITS] [-d FOLDER]      (default 2000 commits, the current folder)
  *
@@ -236,7 +237,7 @@ int main(int argc, char **argv)
         key[i] = (uint8_t)(i * 7 + 1);
     }
     double *t = malloc(sizeof(double) * (size_t)n * 5);
-    const size_t sizes[] = {1424, 6144};
+    const size_t sizes[] = {1424, 6144, 100 * 1024}; /* fresh, provisioned, NV-heavy */
     if (!t) {
         die("memory", "out of memory");
     }

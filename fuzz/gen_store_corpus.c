@@ -52,11 +52,11 @@ int main(int argc, char **argv)
         blob[i] = (uint8_t)i;
     }
 #define SEED(name) (snprintf(p, sizeof(p), "%s/%s", argv[1], name), unlink(p), p)
-#define OPEN()                                                                                  \
-    if (store_open(p, fuzz_store_key, fuzz_store_vm, &s, err, sizeof(err)) != 0)               \
+#define OPEN()                                                                                     \
+    if (store_open(p, fuzz_store_key, fuzz_store_vm, &s, err, sizeof(err)) != 0)                   \
     die(p, err)
-#define CREATE()                                                                                \
-    if (store_create(p, fuzz_store_key, fuzz_store_vm, id, blob, 100, err, sizeof(err)) != 0)  \
+#define CREATE()                                                                                   \
+    if (store_create(p, fuzz_store_key, fuzz_store_vm, id, blob, 100, err, sizeof(err)) != 0)      \
     die(p, err)
 
     SEED("fresh");

@@ -125,8 +125,8 @@ void fmt_image_free(struct fmt_image *im)
  * negative code for a failure that is not the file's fault (-ENOMEM, -EIO).
  */
 static int v1_record_parse(struct seal_ctx *c, const struct seal_keys *k, const char *vm_id,
-                           const uint8_t *hdr_raw, enum fmt_chan chan, int idx,
-                           const uint8_t *slot, size_t slot_size, struct fmt_slot *s)
+                           const uint8_t *hdr_raw, enum fmt_chan chan, int idx, const uint8_t *slot,
+                           size_t slot_size, struct fmt_slot *s)
 {
     struct rd r;
     uint8_t rchan = 0, ridx = 0;
@@ -152,8 +152,7 @@ static int v1_record_parse(struct seal_ctx *c, const struct seal_keys *k, const 
         snprintf(s->why, sizeof(s->why), "it holds a record that belongs elsewhere");
         return 0;
     }
-    if ((flags & ~FMT_REC_EMPTY) != 0 || reserved != 0 ||
-        ((flags & FMT_REC_EMPTY) && len != 0)) {
+    if ((flags & ~FMT_REC_EMPTY) != 0 || reserved != 0 || ((flags & FMT_REC_EMPTY) && len != 0)) {
         snprintf(s->why, sizeof(s->why), "its record header has impossible values");
         return 0;
     }
@@ -206,8 +205,7 @@ static void slot_desc(const struct fmt_slot *s, char *out, size_t n)
 }
 
 static int v1_parse(struct seal_ctx *c, const struct seal_keys *k, const char *vm_id,
-                    const uint8_t *img, size_t len, struct fmt_image *out, char *err,
-                    size_t errlen)
+                    const uint8_t *img, size_t len, struct fmt_image *out, char *err, size_t errlen)
 {
     struct rd r;
     uint16_t version = 0, hdr_len = 0;
@@ -218,8 +216,7 @@ static int v1_parse(struct seal_ctx *c, const struct seal_keys *k, const char *v
     int rc;
 
     if (len < FMT_PAGE) {
-        phrase(err, errlen, "truncated: %zu bytes, shorter than its %u-byte header", len,
-               FMT_PAGE);
+        phrase(err, errlen, "truncated: %zu bytes, shorter than its %u-byte header", len, FMT_PAGE);
         return STORE_E_TRUNCATED;
     }
     rd_init(&r, img, FMT_HDR_LEN);
@@ -269,8 +266,8 @@ static int v1_parse(struct seal_ctx *c, const struct seal_keys *k, const char *v
         phrase(err, errlen,
                "sealed under a different data key (the file's key id begins %02x%02x%02x%02x, "
                "the given key's %02x%02x%02x%02x)",
-               h->key_id[0], h->key_id[1], h->key_id[2], h->key_id[3], k->id[0], k->id[1],
-               k->id[2], k->id[3]);
+               h->key_id[0], h->key_id[1], h->key_id[2], h->key_id[3], k->id[0], k->id[1], k->id[2],
+               k->id[3]);
         return STORE_E_WRONG_KEY;
     }
     if (!mac_ok) {
@@ -318,14 +315,18 @@ static int v1_parse(struct seal_ctx *c, const struct seal_keys *k, const char *v
             char da[128], db[128];
             slot_desc(a, da, sizeof(da));
             slot_desc(b, db, sizeof(db));
-            phrase(err, errlen, "corrupt: neither copy of the %s state verifies (slot A: %s; "
-                   "slot B: %s)", chan_name((enum fmt_chan)ch), da, db);
+            phrase(err, errlen,
+                   "corrupt: neither copy of the %s state verifies (slot A: %s; "
+                   "slot B: %s)",
+                   chan_name((enum fmt_chan)ch), da, db);
             return STORE_E_CORRUPT;
         }
         out->newest[ch] = (b->good && (!a->good || b->gen > a->gen)) ? 1 : 0;
         if (ch == FMT_PERM && out->slot[ch][out->newest[ch]].empty) {
-            phrase(err, errlen, "corrupt: its only readable copy of the permanent state (slot "
-                   "%s) is empty", slot_name(out->newest[ch]));
+            phrase(err, errlen,
+                   "corrupt: its only readable copy of the permanent state (slot "
+                   "%s) is empty",
+                   slot_name(out->newest[ch]));
             return STORE_E_CORRUPT;
         }
     }
@@ -346,8 +347,8 @@ static const struct {
     {1, v1_parse},
 };
 
-int fmt_parse(struct seal_ctx *c, const struct seal_keys *k, const char *vm_id,
-              const uint8_t *img, size_t len, struct fmt_image *out, char *err, size_t errlen)
+int fmt_parse(struct seal_ctx *c, const struct seal_keys *k, const char *vm_id, const uint8_t *img,
+              size_t len, struct fmt_image *out, char *err, size_t errlen)
 {
     struct rd r;
     uint16_t version = 0;
@@ -385,15 +386,14 @@ int fmt_parse(struct seal_ctx *c, const struct seal_keys *k, const char *vm_id,
             return rc;
         }
     }
-    phrase(err, errlen, "unknown format version %u (this build reads version 1 to %u)",
-           version, FMT_VERSION);
+    phrase(err, errlen, "unknown format version %u (this build reads version 1 to %u)", version,
+           FMT_VERSION);
     return STORE_E_VERSION;
 }
 
 /* ---- writers (always FMT_VERSION) ----------------------------------------------------- */
 
-int fmt_header_write(const struct fmt_header *h, const struct seal_keys *k,
-                     uint8_t page[FMT_PAGE])
+int fmt_header_write(const struct fmt_header *h, const struct seal_keys *k, uint8_t page[FMT_PAGE])
 {
     struct wr w;
     memset(page, 0, FMT_PAGE);
@@ -411,8 +411,8 @@ int fmt_header_write(const struct fmt_header *h, const struct seal_keys *k,
     if (w.err || w.off != V1_MAC_OFF) {
         return -EIO;
     }
-    return seal_header_mac(k, page, V1_KEY_ID_OFF, page + V1_VM_TAG_OFF,
-                           V1_MAC_OFF - V1_VM_TAG_OFF, page + V1_MAC_OFF);
+    return seal_header_mac(k, page, V1_KEY_ID_OFF, page + V1_VM_TAG_OFF, V1_MAC_OFF - V1_VM_TAG_OFF,
+                           page + V1_MAC_OFF);
 }
 
 int fmt_record_write(struct seal_ctx *c, const struct seal_keys *k,

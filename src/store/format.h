@@ -16,10 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FMT_VERSION 1     /* the version this build writes */
+#define FMT_VERSION 1 /* the version this build writes */
 #define FMT_MAGIC_LEN 8
-#define FMT_PAGE 4096u    /* header area and slot granularity */
-#define FMT_HDR_LEN 128u  /* the header's fields; the rest of its page is zero */
+#define FMT_PAGE 4096u   /* header area and slot granularity */
+#define FMT_HDR_LEN 128u /* the header's fields; the rest of its page is zero */
 #define FMT_REC_HDR_LEN 48u
 #define FMT_REC_OVERHEAD (FMT_REC_HDR_LEN + SEAL_TAG_LEN)
 #define FMT_REC_EMPTY 0x0001u /* record flag: holds "no state" (a removed volatile state) */
@@ -79,8 +79,8 @@ uint32_t fmt_slot_size_for(size_t len);
  * the reason to err as a phrase ("sealed under a different data key ..."), out is left
  * empty. Other negative codes: -ENOMEM, -EIO (OpenSSL).
  */
-int fmt_parse(struct seal_ctx *c, const struct seal_keys *k, const char *vm_id,
-              const uint8_t *img, size_t len, struct fmt_image *out, char *err, size_t errlen);
+int fmt_parse(struct seal_ctx *c, const struct seal_keys *k, const char *vm_id, const uint8_t *img,
+              size_t len, struct fmt_image *out, char *err, size_t errlen);
 
 /* Wipe and free the plaintexts; out is left empty. */
 void fmt_image_free(struct fmt_image *im);
@@ -89,8 +89,7 @@ void fmt_image_free(struct fmt_image *im);
  * Write the header page (FMT_PAGE bytes: fields, zero padding, MAC) of version FMT_VERSION
  * for h; the key id is k's. Returns 0 or -EIO.
  */
-int fmt_header_write(const struct fmt_header *h, const struct seal_keys *k,
-                     uint8_t page[FMT_PAGE]);
+int fmt_header_write(const struct fmt_header *h, const struct seal_keys *k, uint8_t page[FMT_PAGE]);
 
 /*
  * Seal one record into the first slot_size bytes of a slot (record header, ciphertext, tag,

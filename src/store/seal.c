@@ -162,8 +162,8 @@ static int record_key(struct seal_ctx *c, const struct seal_keys *k,
     uint8_t info[sizeof(label_record) - 1 + SEAL_SALT_LEN];
     memcpy(info, label_record, sizeof(label_record) - 1);
     memcpy(info + sizeof(label_record) - 1, salt, SEAL_SALT_LEN);
-    return hkdf(c->kdf, EVP_KDF_HKDF_MODE_EXPAND_ONLY, k->rec, sizeof(k->rec), info,
-                sizeof(info), out, 32);
+    return hkdf(c->kdf, EVP_KDF_HKDF_MODE_EXPAND_ONLY, k->rec, sizeof(k->rec), info, sizeof(info),
+                out, 32);
 }
 
 /* Start a GCM operation (enc 1 or 0) and feed the AAD. */
@@ -186,8 +186,8 @@ static int gcm_begin(struct seal_ctx *c, int enc, const uint8_t key[32],
 }
 
 int seal_record(struct seal_ctx *c, const struct seal_keys *k, const uint8_t salt[SEAL_SALT_LEN],
-                const uint8_t nonce[SEAL_NONCE_LEN], const struct seal_aad *aad,
-                const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[SEAL_TAG_LEN])
+                const uint8_t nonce[SEAL_NONCE_LEN], const struct seal_aad *aad, const uint8_t *in,
+                size_t len, uint8_t *out, uint8_t tag[SEAL_TAG_LEN])
 {
     uint8_t key[32];
     int outl = 0, rc = -EIO;
@@ -203,8 +203,8 @@ int seal_record(struct seal_ctx *c, const struct seal_keys *k, const uint8_t sal
         goto out;
     }
     rc = -EIO;
-    if (len > 0 && (EVP_CipherUpdate(c->cipher, out, &outl, in, (int)len) != 1 ||
-                    (size_t)outl != len)) {
+    if (len > 0 &&
+        (EVP_CipherUpdate(c->cipher, out, &outl, in, (int)len) != 1 || (size_t)outl != len)) {
         goto out;
     }
     if (EVP_CipherFinal_ex(c->cipher, out + len, &outl) != 1 ||
@@ -237,8 +237,8 @@ int seal_unrecord(struct seal_ctx *c, const struct seal_keys *k, const uint8_t s
         goto out;
     }
     rc = -EIO;
-    if (len > 0 && (EVP_CipherUpdate(c->cipher, out, &outl, in, (int)len) != 1 ||
-                    (size_t)outl != len)) {
+    if (len > 0 &&
+        (EVP_CipherUpdate(c->cipher, out, &outl, in, (int)len) != 1 || (size_t)outl != len)) {
         goto out;
     }
     if (EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_SET_TAG, SEAL_TAG_LEN, tagcopy) != 1) {

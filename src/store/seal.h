@@ -54,8 +54,8 @@ void seal_ctx_free(struct seal_ctx *c);
  * HKDF-Expand(k->rec, label || salt) and nonce, binding aad; write the tag. 0 or -EIO.
  */
 int seal_record(struct seal_ctx *c, const struct seal_keys *k, const uint8_t salt[SEAL_SALT_LEN],
-                const uint8_t nonce[SEAL_NONCE_LEN], const struct seal_aad *aad,
-                const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[SEAL_TAG_LEN]);
+                const uint8_t nonce[SEAL_NONCE_LEN], const struct seal_aad *aad, const uint8_t *in,
+                size_t len, uint8_t *out, uint8_t tag[SEAL_TAG_LEN]);
 
 /*
  * Decrypt and verify. On a tag mismatch returns -EBADMSG and wipes out; -EIO on an OpenSSL

@@ -131,7 +131,7 @@ void store_blob_free(struct store_blob *b)
 static unsigned hex_digit(uint8_t c, unsigned *bad)
 {
     unsigned x = c;
-    unsigned num = x ^ 0x30u;           /* '0'..'9' -> 0..9 */
+    unsigned num = x ^ 0x30u;              /* '0'..'9' -> 0..9 */
     unsigned alpha = (x & ~0x20u) - 0x41u; /* 'A'..'F', 'a'..'f' -> 0..5 */
     unsigned num_ok = ((num - 10u) >> 8) & 1u;
     unsigned alpha_ok = ((alpha - 6u) >> 8) & ~(alpha >> 8) & 1u;
@@ -538,8 +538,8 @@ static void adopt(struct store *s, const struct fmt_image *img)
 
 /* ---- create, open, close ---------------------------------------------------------------- */
 
-static bool args_ok(const char *path, const char *vm_id, const uint8_t *blob, size_t len,
-                    char *err, size_t errlen, int *rc)
+static bool args_ok(const char *path, const char *vm_id, const uint8_t *blob, size_t len, char *err,
+                    size_t errlen, int *rc)
 {
     if (!path || !*path) {
         say(err, errlen, "no vTPM file path was given");
@@ -547,14 +547,16 @@ static bool args_ok(const char *path, const char *vm_id, const uint8_t *blob, si
         return false;
     }
     if (!fmt_vm_id_ok(vm_id)) {
-        say(err, errlen, "refusing vTPM file %s: the VM id must be 1 to %d printable ASCII "
-            "characters", path, STORE_VM_ID_MAX);
+        say(err, errlen,
+            "refusing vTPM file %s: the VM id must be 1 to %d printable ASCII "
+            "characters",
+            path, STORE_VM_ID_MAX);
         *rc = -EINVAL;
         return false;
     }
     if (len > STORE_MAX_BLOB) {
-        say(err, errlen, "refusing to store %zu bytes in vTPM file %s: the limit is %u", len,
-            path, STORE_MAX_BLOB);
+        say(err, errlen, "refusing to store %zu bytes in vTPM file %s: the limit is %u", len, path,
+            STORE_MAX_BLOB);
         *rc = -EFBIG;
         return false;
     }
@@ -566,8 +568,8 @@ static bool args_ok(const char *path, const char *vm_id, const uint8_t *blob, si
 }
 
 int store_create(const char *path, const uint8_t key[STORE_KEY_LEN], const char *vm_id,
-                 const uint8_t vtpm_id[STORE_ID_LEN], const uint8_t *blob, size_t len,
-                 char *err, size_t errlen)
+                 const uint8_t vtpm_id[STORE_ID_LEN], const uint8_t *blob, size_t len, char *err,
+                 size_t errlen)
 {
     struct seal_keys k;
     struct seal_ctx *c = NULL;
@@ -641,11 +643,12 @@ static int open_locked(struct store *s)
         if (fd < 0) {
             int rc = -errno;
             if (rc == -ELOOP) {
-                say(s->msg, sizeof(s->msg), "refusing vTPM file %s: it is a symbolic link "
-                    "(give the path of the file itself)", s->path);
+                say(s->msg, sizeof(s->msg),
+                    "refusing vTPM file %s: it is a symbolic link "
+                    "(give the path of the file itself)",
+                    s->path);
             } else {
-                say(s->msg, sizeof(s->msg), "cannot open vTPM file %s: %s", s->path,
-                    strerror(-rc));
+                say(s->msg, sizeof(s->msg), "cannot open vTPM file %s: %s", s->path, strerror(-rc));
             }
             return rc;
         }
@@ -662,8 +665,8 @@ static int open_locked(struct store *s)
             return rc;
         }
         /* A whole-file write by the previous holder may have renamed a new file over it. */
-        if (fstatat(s->dirfd, s->name, &st2, AT_SYMLINK_NOFOLLOW) == 0 &&
-            st2.st_dev == st.st_dev && st2.st_ino == st.st_ino) {
+        if (fstatat(s->dirfd, s->name, &st2, AT_SYMLINK_NOFOLLOW) == 0 && st2.st_dev == st.st_dev &&
+            st2.st_ino == st.st_ino) {
             s->fd = fd;
             return 0;
         }
@@ -947,8 +950,7 @@ static int commit_in_place(struct store *s, enum fmt_chan chan, const struct rec
     return 0;
 }
 
-static int commit(struct store *s, enum fmt_chan chan, const uint8_t *data, size_t len,
-                  bool empty)
+static int commit(struct store *s, enum fmt_chan chan, const uint8_t *data, size_t len, bool empty)
 {
     struct store_chan *ch = &s->chan[chan];
     const char *what = "checking the state";
@@ -958,8 +960,10 @@ static int commit(struct store *s, enum fmt_chan chan, const uint8_t *data, size
 
     s->msg[0] = '\0';
     if (len > STORE_MAX_BLOB) {
-        say(s->msg, sizeof(s->msg), "refusing to store %zu bytes of %s state in vTPM file %s: "
-            "the limit is %u", len, chan_name(chan), s->path, STORE_MAX_BLOB);
+        say(s->msg, sizeof(s->msg),
+            "refusing to store %zu bytes of %s state in vTPM file %s: "
+            "the limit is %u",
+            len, chan_name(chan), s->path, STORE_MAX_BLOB);
         return -EFBIG;
     }
     if (len > 0 && !data) {
@@ -978,9 +982,10 @@ static int commit(struct store *s, enum fmt_chan chan, const uint8_t *data, size
         }
     }
     if (rc != 0 && s->msg[0] == '\0') {
-        say(s->msg, sizeof(s->msg), "could not commit the %s state to vTPM file %s: %s failed: "
-            "%s; generation %" PRIu64 " is intact", chan_name(chan), s->path, what,
-            strerror(-rc), prev);
+        say(s->msg, sizeof(s->msg),
+            "could not commit the %s state to vTPM file %s: %s failed: "
+            "%s; generation %" PRIu64 " is intact",
+            chan_name(chan), s->path, what, strerror(-rc), prev);
     } else if (rc != 0) {
         /* load() already said why the file was refused. */
         char why[STORE_ERR_LEN];

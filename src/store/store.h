@@ -38,13 +38,13 @@
 #define STORE_ERR_LEN 512 /* an err buffer this long holds any sentence (long paths are cut) */
 
 /* Why a file was refused. Each has its own sentence too. */
-#define STORE_E_NOT_VTPM (-ENOEXEC)         /* not a vTPM file at all (no magic) */
-#define STORE_E_VERSION (-EPROTONOSUPPORT)  /* a vTPM file of a format version we do not read */
-#define STORE_E_TRUNCATED (-ENODATA)        /* shorter than its header says */
-#define STORE_E_WRONG_KEY (-EKEYREJECTED)   /* sealed under another data key */
-#define STORE_E_OTHER_VM (-EXDEV)           /* made for another VM */
-#define STORE_E_CORRUPT (-EBADMSG)          /* a byte changed: authentication failed */
-#define STORE_E_BUSY (-EBUSY)               /* another process has it open (locked) */
+#define STORE_E_NOT_VTPM (-ENOEXEC)        /* not a vTPM file at all (no magic) */
+#define STORE_E_VERSION (-EPROTONOSUPPORT) /* a vTPM file of a format version we do not read */
+#define STORE_E_TRUNCATED (-ENODATA)       /* shorter than its header says */
+#define STORE_E_WRONG_KEY (-EKEYREJECTED)  /* sealed under another data key */
+#define STORE_E_OTHER_VM (-EXDEV)          /* made for another VM */
+#define STORE_E_CORRUPT (-EBADMSG)         /* a byte changed: authentication failed */
+#define STORE_E_BUSY (-EBUSY)              /* another process has it open (locked) */
 
 struct store;
 
@@ -91,8 +91,8 @@ int store_key_id(const uint8_t key[STORE_KEY_LEN], uint8_t id[STORE_ID_LEN]);
  * is left behind), -ENOMEM.
  */
 int store_create(const char *path, const uint8_t key[STORE_KEY_LEN], const char *vm_id,
-                 const uint8_t vtpm_id[STORE_ID_LEN], const uint8_t *blob, size_t len,
-                 char *err, size_t errlen);
+                 const uint8_t vtpm_id[STORE_ID_LEN], const uint8_t *blob, size_t len, char *err,
+                 size_t errlen);
 
 /*
  * Open and verify the vTPM file at path for the VM vm_id. Every byte of the file is checked

@@ -6,8 +6,9 @@
  * changes. A hook returns 0 to let the operation run, or a negative errno to make it fail
  * with that code as if the system had returned it; at a *_TORN point the store then writes
  * the first half of the bytes (of the record, for a slot; of the image, for a whole file)
- * before failing, as a crash or a full disk part-way through would leave them. A hook may also _exit() to simulate a crash at that instant (the file is
- * left exactly as a kill -9 there would leave it). Returns from the *_DONE points are
+ * before failing, as a crash or a full disk part-way through would leave them. A hook may
+ * also _exit() to simulate a crash at that instant (the file is left exactly as a kill -9
+ * there would leave it). Returns from the *_DONE points are
  * ignored. The hook is process-wide: set it only from single-threaded tests.
  */
 #ifndef VTPM_STORE_FAULT_H

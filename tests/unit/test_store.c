@@ -283,8 +283,7 @@ static void test_create_refusals(void **state)
     assert_int_equal(store_create(p2, f->key, "vm\n1", f->vtpm_id, b, 8, err, sizeof(err)),
                      -EINVAL);
     assert_int_equal(
-        store_create(p2, f->key, VM, f->vtpm_id, b, STORE_MAX_BLOB + 1, err, sizeof(err)),
-        -EFBIG);
+        store_create(p2, f->key, VM, f->vtpm_id, b, STORE_MAX_BLOB + 1, err, sizeof(err)), -EFBIG);
     snprintf(p2, sizeof(p2), "%s/nodir/b.vtpm", f->dir);
     assert_int_equal(store_create(p2, f->key, VM, f->vtpm_id, b, 8, err, sizeof(err)), -ENOENT);
     assert_int_equal(count_entries(f->dir), 1);
@@ -474,8 +473,8 @@ static void test_refusals(void **state)
     assert_int_equal(try_open(f, f->key, VM, err), STORE_E_NOT_VTPM);
 
     /* Truncations, at every interesting length. */
-    size_t cuts[] = {0, 1, 4, 7, 8, 9, 10, 100, 127, 128, 4095, 4096, 4097, 8191, 8192, 8193,
-                     len - 4096, len - 1};
+    size_t cuts[] = {0,   1,    4,    7,    8,    9,    10,   100,        127,
+                     128, 4095, 4096, 4097, 8191, 8192, 8193, len - 4096, len - 1};
     for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
         spit(f->path, orig, cuts[i]);
         assert_int_equal(try_open(f, f->key, VM, err), STORE_E_TRUNCATED);
@@ -763,7 +762,7 @@ static int fault_hook(enum store_fault p, void *ctx)
 
 /* The operations under test, each from a known old state to a known new state. */
 enum op { OP_COMMIT, OP_GROW, OP_VOL_ADD, OP_VOL_PUT, OP_VOL_REMOVE, OP_CREATE, OP_COUNT };
-static const char *const op_names[] = {"commit", "grow", "add volatile", "put volatile",
+static const char *const op_names[] = {"commit",          "grow",  "add volatile", "put volatile",
                                        "remove volatile", "create"};
 
 /* Old state: permanent generation 2 (1424 bytes); for the volatile ops, volatile blob 50. */
@@ -926,8 +925,7 @@ static void run_fault_case(struct fx *f, enum op op, struct fault_plan *plan, in
         if (plan->hits) {
             (*reached)++;
             if (is_done_point(plan->fail) != (rc == 0)) {
-                fail_msg("%s, error at %s: rc %d", op_names[op], store_fault_name(plan->fail),
-                         rc);
+                fail_msg("%s, error at %s: rc %d", op_names[op], store_fault_name(plan->fail), rc);
             }
         } else {
             assert_int_equal(rc, 0);
@@ -958,14 +956,13 @@ static void run_fault_case(struct fx *f, enum op op, struct fault_plan *plan, in
             (*reached)++;
         }
         if (got < 0 || (code == 2 && got != 1)) {
-            fail_msg("%s, crash at %s: state %d", op_names[op], store_fault_name(plan->fail),
-                     got);
+            fail_msg("%s, crash at %s: state %d", op_names[op], store_fault_name(plan->fail), got);
         }
         /* A crash before the rename or the write leaves the old state; after, the new. */
         enum store_fault p = plan->fail;
-        if (code == 0 && (p == STORE_FAULT_SEAL || p == STORE_FAULT_WRITE ||
-                          p == STORE_FAULT_WRITE_TORN ||
-                          (p >= STORE_FAULT_TMP_CREATE && p <= STORE_FAULT_RENAME))) {
+        if (code == 0 &&
+            (p == STORE_FAULT_SEAL || p == STORE_FAULT_WRITE || p == STORE_FAULT_WRITE_TORN ||
+             (p >= STORE_FAULT_TMP_CREATE && p <= STORE_FAULT_RENAME))) {
             assert_int_equal(got, 0);
         }
         if (code == 0 && (is_done_point(p) || p == STORE_FAULT_DIR_SYNC)) {
@@ -1192,8 +1189,8 @@ static void test_crash_loop(void **state)
         assert_int_equal(store_read(s, &b), 0);
         /* The last reported commit, or the one in flight when the kill came. */
         if (b.generation < last || b.generation > last + 1) {
-            fail_msg("round %d: file holds generation %" PRIu64 ", child reported %" PRIu64,
-                     round, b.generation, last);
+            fail_msg("round %d: file holds generation %" PRIu64 ", child reported %" PRIu64, round,
+                     b.generation, last);
         }
         assert_int_equal(blob_gen(&b), b.generation);
         assert_true(blob_is(&b, b.generation, crash_len(b.generation)));
