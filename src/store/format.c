@@ -56,7 +56,7 @@ static const char *slot_name(int idx)
     return idx == 0 ? "A" : "B";
 }
 
-static const char *chan_name(enum fmt_chan c)
+const char *fmt_chan_name(enum fmt_chan c)
 {
     return c == FMT_PERM ? "permanent" : "volatile";
 }
@@ -318,7 +318,7 @@ static int v1_parse(struct seal_ctx *c, const struct seal_keys *k, const char *v
             phrase(err, errlen,
                    "corrupt: neither copy of the %s state verifies (slot A: %s; "
                    "slot B: %s)",
-                   chan_name((enum fmt_chan)ch), da, db);
+                   fmt_chan_name((enum fmt_chan)ch), da, db);
             return STORE_E_CORRUPT;
         }
         out->newest[ch] = (b->good && (!a->good || b->gen > a->gen)) ? 1 : 0;

@@ -102,6 +102,9 @@ int fmt_record_write(struct seal_ctx *c, const struct seal_keys *k,
                      int idx, uint64_t gen, bool empty, const uint8_t *pt, size_t len,
                      uint8_t *slot, size_t slot_size);
 
+/* "permanent" or "volatile", for messages. */
+const char *fmt_chan_name(enum fmt_chan c);
+
 /* Is vm_id acceptable (1..STORE_VM_ID_MAX printable ASCII characters)? */
 bool fmt_vm_id_ok(const char *vm_id);
 

@@ -107,11 +107,6 @@ static void say(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *chan_name(enum fmt_chan c)
-{
-    return c == FMT_PERM ? "permanent" : "volatile";
-}
-
 void store_blob_free(struct store_blob *b)
 {
     if (!b) {
@@ -497,7 +492,7 @@ static bool note_damage(struct store *s, const struct fmt_image *img, enum fmt_c
     say(s->msg + used, sizeof(s->msg) - used,
         "%svTPM file %s: slot %s of the %s state did not verify (%s%s); using generation %" PRIu64
         " from slot %s",
-        used ? "; " : "", s->path, good ? "A" : "B", chan_name(c), bad->why, claim,
+        used ? "; " : "", s->path, good ? "A" : "B", fmt_chan_name(c), bad->why, claim,
         img->slot[c][good].gen, good ? "B" : "A");
     return true;
 }
@@ -963,7 +958,7 @@ static int commit(struct store *s, enum fmt_chan chan, const uint8_t *data, size
         say(s->msg, sizeof(s->msg),
             "refusing to store %zu bytes of %s state in vTPM file %s: "
             "the limit is %u",
-            len, chan_name(chan), s->path, STORE_MAX_BLOB);
+            len, fmt_chan_name(chan), s->path, STORE_MAX_BLOB);
         return -EFBIG;
     }
     if (len > 0 && !data) {
@@ -985,12 +980,12 @@ static int commit(struct store *s, enum fmt_chan chan, const uint8_t *data, size
         say(s->msg, sizeof(s->msg),
             "could not commit the %s state to vTPM file %s: %s failed: "
             "%s; generation %" PRIu64 " is intact",
-            chan_name(chan), s->path, what, strerror(-rc), prev);
+            fmt_chan_name(chan), s->path, what, strerror(-rc), prev);
     } else if (rc != 0) {
         /* load() already said why the file was refused. */
         char why[STORE_ERR_LEN];
         snprintf(why, sizeof(why), "%s", s->msg);
-        say(s->msg, sizeof(s->msg), "could not commit the %s state: %s", chan_name(chan), why);
+        say(s->msg, sizeof(s->msg), "could not commit the %s state: %s", fmt_chan_name(chan), why);
     }
     return rc;
 }
