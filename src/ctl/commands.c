@@ -636,6 +636,11 @@ int cmd_create_vms(struct ctl *c, const struct cmd_args *a)
         }
     }
     ctl_fault("create-vms:before-commit");
+    if (ctl_fault_fail("create-vms:commit") != 0) {
+        ctl_fail(&c->err, CTL_E_REGISTRY, "committing the new VMs failed (injected); nothing "
+                 "was created");
+        goto rollback;
+    }
     if (reg_commit(c->reg, &c->err) != 0) {
         goto undo_files;
     }

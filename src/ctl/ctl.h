@@ -84,6 +84,9 @@ int ctl_mkdir_durable(const char *path);
  */
 int ctl_remove_tree(const char *path, bool shred);
 
+/* Remove one file, overwritten first with shred; its folder is synced. Absent is fine. */
+int ctl_remove_file(const char *path, bool shred);
+
 /* The sweep (every write command, inside the registry's write transaction). */
 int ctl_sweep(struct ctl *c);
 

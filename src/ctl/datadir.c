@@ -371,6 +371,21 @@ static int remove_dir(const char *path, bool shred, int depth)
     return rc;
 }
 
+int ctl_remove_file(const char *path, bool shred)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        return errno == ENOENT ? 0 : -errno;
+    }
+    if (shred && S_ISREG(st.st_mode)) {
+        shred_file(AT_FDCWD, path, st.st_size);
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        return -errno;
+    }
+    return sync_parent(path);
+}
+
 int ctl_remove_tree(const char *path, bool shred)
 {
     int rc = remove_dir(path, shred, 0);

@@ -1,7 +1,9 @@
 /* Named fault points (see fault.h). */
 #include "ctl/fault.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,23 +27,33 @@ static unsigned fault_pass(const char *point)
     return 0;
 }
 
-void ctl_fault(const char *point)
+/* Does the environment name this point (as prefix + point, optionally "@N" for pass N)? */
+static bool fault_named(const char *prefix, const char *point)
 {
     const char *want = getenv("VTPMCTL_FAULT");
     unsigned pass = fault_pass(point);
-    size_t n = strlen(point);
-    if (!want || strncmp(want, point, n) != 0) {
-        return;
+    size_t pl = strlen(prefix), n = strlen(point);
+    if (!want || strncmp(want, prefix, pl) != 0 || strncmp(want + pl, point, n) != 0) {
+        return false;
     }
-    if (want[n] == '@') {
+    want += pl + n;
+    if (*want == '@') {
         char *end;
-        unsigned long nth = strtoul(want + n + 1, &end, 10);
-        if (*end != '\0' || nth != pass) {
-            return;
-        }
-    } else if (want[n] != '\0') {
-        return;
+        unsigned long nth = strtoul(want + 1, &end, 10);
+        return *end == '\0' && nth == pass;
     }
-    kill(getpid(), SIGKILL);
-    _exit(137); /* not reached */
+    return *want == '\0';
+}
+
+void ctl_fault(const char *point)
+{
+    if (fault_named("", point)) {
+        kill(getpid(), SIGKILL);
+        _exit(137); /* not reached */
+    }
+}
+
+int ctl_fault_fail(const char *point)
+{
+    return fault_named("fail:", point) ? -EIO : 0;
 }

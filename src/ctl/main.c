@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctl/commands.h"
 #include "ctl/ctl.h"
@@ -391,8 +392,17 @@ int main(int argc, char **argv)
         goto out;
     }
     if (data_dir) {
-        if (snprintf(c->data_dir, sizeof(c->data_dir), "%s", data_dir) >=
-            (int)sizeof(c->data_dir)) {
+        /* Absolute: vtpmd and QEMU run from / once they are in the background. */
+        char cwd[PATH_MAX];
+        int n;
+        if (data_dir[0] == '/') {
+            n = snprintf(c->data_dir, sizeof(c->data_dir), "%s", data_dir);
+        } else if (getcwd(cwd, sizeof(cwd))) {
+            n = snprintf(c->data_dir, sizeof(c->data_dir), "%s/%s", cwd, data_dir);
+        } else {
+            n = -1;
+        }
+        if (n < 0 || (size_t)n >= sizeof(c->data_dir)) {
             ctl_fail(&c->err, CTL_E_DATA_DIR, "--data-dir: the path is too long");
             goto fail;
         }

@@ -80,7 +80,13 @@ int vm_vtpm_create(struct ctl *c, const char *vm_id, const char *now, bool *made
         goto out;
     }
     ctl_fault("create-vms:after-mkdir");
-    src = ctl_store_create(file, key, vm_id, vtpm_id, blob.data, blob.len, err, sizeof(err));
+    src = ctl_fault_fail("create-vms:store");
+    if (src == 0) {
+        src = ctl_store_create(file, key, vm_id, vtpm_id, blob.data, blob.len, err,
+                               sizeof(err));
+    } else {
+        snprintf(err, sizeof(err), "%.300s: %s (injected)", file, strerror(-src));
+    }
     if (src != 0) {
         ctl_fail(&c->err, CTL_E_VTPM, "cannot create the vTPM file of VM %s: %s; nothing was "
                  "created", vm_id, err);
@@ -533,10 +539,30 @@ static int sweep_vms(struct ctl *c)
     return ret;
 }
 
+/* A host key being made when a vtpmctl was killed: never linked into place, never used. */
+static void sweep_kek_temporaries(struct ctl *c)
+{
+    DIR *d = opendir(c->data_dir);
+    struct dirent *de;
+    if (!d) {
+        return;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (strncmp(de->d_name, "kek.tmp.", 8) == 0) {
+            char path[PATH_MAX];
+            if (ctl_path(c, path, "%s", de->d_name) == 0) {
+                ctl_remove_file(path, true);
+            }
+        }
+    }
+    closedir(d);
+}
+
 int ctl_sweep(struct ctl *c)
 {
     if (sweep_vtpms(c) != 0 || sweep_vms(c) != 0) {
         return -1;
     }
+    sweep_kek_temporaries(c);
     return 0;
 }

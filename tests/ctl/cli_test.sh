@@ -586,6 +586,22 @@ t_errors() {
     chmod 600 "$D/kek"
     unchanged before "a key refusal changed something"
     ok
+    # failures in the middle of create-vms undo everything: files made, rows inserted
+    VTPMCTL_FAULT=fail:create-vms:store@3 run_fail 3 2004 VtpmError "injected" create-vms \
+        --image-id "$M" --count 3
+    VTPMCTL_FAULT=fail:create-vms:commit run_fail 3 2002 RegistryError "nothing was created" \
+        create-vms --image-id "$M" --count 2
+    unchanged before "a failed create-vms left something"
+    # a relative --data-dir is made absolute (QEMU and vtpmd run from / in the background)
+    (cd "$T" && "$VTPMCTL" --data-dir d start-vms --vm-ids "$VM" --dry-run > "$T/out") ||
+        fail "relative data dir"
+    get '" ".join(d["Vms"][0]["Commands"][0]["Argv"])' | grep -q "dir=$D/vtpm/$VM," ||
+        fail "relative data dir not made absolute"
+    # a host key left half-made by a killed vtpmctl is swept (it was never used)
+    head -c 32 /dev/urandom > "$D/kek.tmp.99999"
+    run_ok create-image --image-name x --boot-modes uefi
+    [ ! -e "$D/kek.tmp.99999" ] || fail "a host key temporary file was left"
+    ok
 }
 
 t_corrupt_registry() {
@@ -713,7 +729,7 @@ t_no_key_leak() {
     out=$(check leak "$T/keys" "$T/scan") || fail "a data key leaked"
     echo "$out" | grep -q "keys=3" || fail "scan: $out"
     # the host key is not printed either
-    xxd -p "$D/kek" | tr -d '\n' > "$T/kek.hex"
+    od -An -tx1 -v "$D/kek" | tr -d ' \n' > "$T/kek.hex"
     echo >> "$T/kek.hex"
     check leak "$T/kek.hex" "$T/transcript" "$T"/proc.* "$D/registry.db" > /dev/null ||
         fail "the host key leaked"
