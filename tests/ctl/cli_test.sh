@@ -971,5 +971,70 @@ t_dry_run() {
     ok
 }
 
+# wait_for FILE PATTERN SECONDS: until grep -a finds PATTERN in FILE
+wait_for() {
+    i=0
+    while ! grep -aq "$2" "$1" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt $(($3 * 10)) ] || return 1
+        sleep 0.1
+    done
+}
+
+t_real_qemu() {
+    # The launch plan with the real QEMU, OVMF and SeaBIOS, and Debian's swtpm standing in
+    # for vtpmd (swtpm_as_vtpmd.sh): OVMF must talk to the vTPM through the wiring vtpmctl
+    # builds, a reboot must reach it again, and a stop must end both processes.
+    for p in qemu-system-x86_64 swtpm; do
+        command -v $p > /dev/null || { echo "SKIP: $p is not installed"; exit 77; }
+    done
+    [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || { echo "SKIP: no OVMF"; exit 77; }
+    export VTPMCTL_QEMU=qemu-system-x86_64
+    export VTPMCTL_VTPMD="$here/swtpm_as_vtpmd.sh"
+    unset VTPMCTL_OVMF_CODE VTPMCTL_OVMF_VARS
+    mkimage uefi uefi --tpm-mandatory
+    mkvm "$IMG"
+    A=$VM
+    start_and_check "$A"
+    wait_for "$D/vms/$A/console.log" "Shell>" 120 || fail "OVMF did not reach its shell"
+    # TPM2_Startup (command code 0x144) arrived at the vTPM from OVMF
+    n=$(grep -c "80 01 00 00 00 0C 00 00 01 44" "$D/vms/$A/vtpmd.log" || true)
+    [ "$n" -ge 1 ] || fail "OVMF sent no TPM2_Startup to the vTPM"
+    ok
+    VP=$(pid_of "$A" vtpmd)
+    : > "$D/vms/$A/console.log"
+    run_ok reboot-vms --vm-ids "$A"
+    wait_for "$D/vms/$A/console.log" "Shell>" 120 || fail "no reboot"
+    m=$(grep -c "80 01 00 00 00 0C 00 00 01 44" "$D/vms/$A/vtpmd.log" || true)
+    [ "$m" -gt "$n" ] || fail "the rebooted firmware did not reach the vTPM"
+    [ "$(pid_of "$A" vtpmd)" = "$VP" ] || fail "a reboot replaced the vTPM process"
+    QP=$(pid_of "$A" qemu)
+    # OVMF's shell ignores the power button: QEMU gets SIGTERM after the timeout
+    run_ok stop-vms --vm-ids "$A" --timeout 2
+    wait_gone "$QP" || fail "QEMU survived stop"
+    wait_gone "$VP" || fail "swtpm survived stop"
+    [ ! -e "$D/vms/$A/qemu.pid" ] && [ ! -e "$D/vms/$A/vtpmd.sock" ] || fail "run files left"
+    ok
+    # legacy: SeaBIOS, no vTPM
+    mkimage legacy legacy
+    mkvm "$IMG"
+    L=$VM
+    start_and_check_legacy() {
+        run_ok start-vms --vm-ids "$L"
+        alive "$(pid_of "$L" qemu)" || fail "legacy QEMU is not running"
+        [ ! -e "$D/vms/$L/vtpmd.pid" ] || fail "a legacy VM got a vTPM process"
+    }
+    start_and_check_legacy
+    # SeaBIOS prints nothing on the serial port: check QEMU runs it, without OVMF
+    sleep 1
+    LP=$(pid_of "$L" qemu)
+    alive "$LP" || fail "legacy QEMU stopped"
+    ! tr '\0' ' ' < "/proc/$LP/cmdline" | grep -q pflash || fail "legacy VM has OVMF"
+    run_ok delete-vms --vm-ids "$L,$A"
+    wait_gone "$LP" || fail "legacy QEMU survived delete"
+    [ ! -e "$D/vtpm/$A" ] || fail "vTPM left after delete"
+    ok
+}
+
 "t_$name"
 echo "ok [$name]: $pass checks"
