@@ -838,6 +838,28 @@ t_concurrent() {
     out=$(check invariant "$D" swept) || fail "invariant"
     [ "$out" = "vms=105 live_vtpms=95 folders=95" ] || fail "after delete + create: $out"
     ok
+    # two start-vms of one VM at once start it once; two stop-vms at once stop it once
+    mkvm "$M"
+    r=1
+    while [ $r -le 3 ]; do
+        "$VTPMCTL" --data-dir "$D" start-vms --vm-ids "$VM" > "$T/c1" 2>&1 &
+        p1=$!
+        "$VTPMCTL" --data-dir "$D" start-vms --vm-ids "$VM" > "$T/c2" 2>&1 &
+        p2=$!
+        wait $p1 && wait $p2 || fail "concurrent start-vms: $(cat "$T/c1" "$T/c2")"
+        prev=$(cat "$T/c1" "$T/c2" | grep -o '"PreviousState": "[a-z]*"' | sort | tr -d '\n')
+        [ "$prev" = '"PreviousState": "running""PreviousState": "stopped"' ] ||
+            fail "round $r: both starts started the VM: $prev"
+        [ "$(grep -c '^opened' "$D/vms/$VM/vtpmd.log")" = $r ] || fail "vtpmd started twice"
+        "$VTPMCTL" --data-dir "$D" stop-vms --vm-ids "$VM" > "$T/c1" 2>&1 &
+        p1=$!
+        "$VTPMCTL" --data-dir "$D" stop-vms --vm-ids "$VM" --force-stop > "$T/c2" 2>&1 &
+        p2=$!
+        wait $p1 && wait $p2 || fail "concurrent stop-vms: $(cat "$T/c1" "$T/c2")"
+        ! alive "$(pid_of "$VM" vtpmd)" || fail "vtpmd left running"
+        r=$((r + 1))
+    done
+    ok
 }
 
 t_supervise() {
