@@ -107,8 +107,10 @@ int tpm_state_save(struct tpm *t, enum tpm_state_part part, struct tpm_buf *out)
  * Replace one part of the state from bytes produced by tpm_state_save (this or an older
  * version). Loading the permanent part powers the TPM off (call tpm_init next); loading the
  * volatile part requires a powered TPM whose permanent part matches and resumes exactly
- * where the saved TPM was. Returns 0, -EINVAL for malformed or foreign bytes (the state is
- * then unchanged), -ENOMEM.
+ * where the saved TPM was. Loading the permanent part into a TPM that has started is the
+ * roll-back after a failed commit: what lives only in RAM (orderly NV indices) is kept where
+ * the permanent state still agrees with it. Returns 0, -EINVAL for malformed or foreign bytes
+ * (the state is then unchanged), -ENOMEM.
  */
 int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *p, size_t len);
 

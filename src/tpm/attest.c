@@ -1,7 +1,8 @@
 /*
  * Attestation commands (Part 3 §18): §18.2 Certify, §18.3 CertifyCreation, §18.4 Quote,
- * §18.5 GetSessionAuditDigest, §18.6 GetCommandAuditDigest, §18.7 GetTime; the TPMS_ATTEST
- * structure of Part 2 §10.12.12 with its TPMU_ATTEST members (§10.12.3-10.12.11).
+ * §18.5 GetSessionAuditDigest, §18.6 GetCommandAuditDigest, §18.7 GetTime, and §31.16
+ * NV_Certify; the TPMS_ATTEST structure of Part 2 §10.12.12 with its TPMU_ATTEST members
+ * (§10.12.3-10.12.11).
  *
  * Privacy (Part 3 §18.1): resetCount, restartCount and firmwareVersion
  * tell a verifier how often the platform rebooted and which firmware it runs. They are given
@@ -20,6 +21,7 @@
 #include "alg.h"
 #include "audit.h"
 #include "entity.h"
+#include "nv.h"
 #include "object.h"
 #include "pcr.h"
 #include "session.h"
@@ -369,3 +371,66 @@ static TPM_RC cc_GetTime(struct tpm *t, struct cmd *c, const struct in_attest *i
 }
 
 CMD_OPS_FULL(GetTime, struct in_attest, struct attest_out, parse_attest, attest_emit);
+
+/* ---- Part 3 §31.16 TPM2_NV_Certify ---- */
+
+struct in_NV_Certify {
+    TPM2B_DATA qualifyingData;
+    TPMT_SIG_SCHEME inScheme;
+    uint16_t size;
+    uint16_t offset;
+};
+
+static TPM_RC parse_NV_Certify(struct rd *r, struct in_NV_Certify *in)
+{
+    PARAM(1, RD_TPM2B(r, &in->qualifyingData));
+    PARAM(2, rd_TPMT_SIG_SCHEME(r, &in->inScheme));
+    PARAM(3, rd_U16(r, &in->size));
+    PARAM(4, rd_U16(r, &in->offset));
+    return TPM_RC_SUCCESS;
+}
+
+/*
+ * The index is read as NV_Read reads it (authHandle: the owner with OWNERREAD, the platform
+ * with PPREAD, or the index itself; not read-locked; written). size = offset = 0 asks for a
+ * digest of all of it with the signature's hash (TPMS_NV_DIGEST_CERTIFY_INFO, revision 1.59),
+ * anything else for the bytes themselves (TPMS_NV_CERTIFY_INFO).
+ */
+static TPM_RC cc_NV_Certify(struct tpm *t, struct cmd *c, const struct in_NV_Certify *in,
+                            struct attest_out *out)
+{
+    struct object *signer;
+    TPMT_SIG_SCHEME scheme = in->inScheme;
+    struct entity e;
+    uint16_t dsize;
+    struct wr w;
+    TRY(attest_signer(t, c->handles[0], 1, &scheme, 2, &signer));
+    TRY(nv_read_check(t, c->handles[1], c->handles[2]));
+    const uint8_t *data = nv_data_of(t, c->handles[2], &dsize);
+    CHECK(data, RC_H(TPM_RC_HANDLE, 3));
+    CHECK((uint32_t)in->size + in->offset <= dsize, TPM_RC_NV_RANGE);
+    CHECK(in->size <= MAX_NV_BUFFER_SIZE, RC_P(TPM_RC_VALUE, 3));
+    TRY(nv_entity(t, c->handles[2], &e));
+    bool digest = in->size == 0 && in->offset == 0;
+    attest_open(out, &w);
+    attest_head(t, signer, &scheme, &in->qualifyingData,
+                digest ? TPM_ST_ATTEST_NV_DIGEST : TPM_ST_ATTEST_NV, &w);
+    WR_TPM2B(&w, &e.name);
+    if (digest) {
+        /* nvDigest: H_sig(all the data); empty without a signing hash (NULL signer) */
+        TPM2B_DIGEST d = {0};
+        if (scheme.hashAlg != TPM_ALG_NULL) {
+            CHECK(crypto_hash(scheme.hashAlg, data, dsize, d.buffer), TPM_RC_FAILURE);
+            d.size = hash_size(scheme.hashAlg);
+        }
+        WR_TPM2B(&w, &d);
+    } else {
+        wr_u16(&w, in->offset);
+        wr_tpm2b(&w, data + in->offset, in->size);
+    }
+    TRY(attest_close(out, &w));
+    return attest_sign(t, signer, &scheme, &in->qualifyingData, out);
+}
+
+CMD_OPS_FULL(NV_Certify, struct in_NV_Certify, struct attest_out, parse_NV_Certify,
+             attest_emit);

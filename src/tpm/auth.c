@@ -17,6 +17,7 @@
 #include "../common/secret.h"
 #include "alg.h"
 #include "audit.h"
+#include "nv.h"
 #include "policy.h"
 #include "session.h"
 
@@ -68,6 +69,9 @@ bool da_in_lockout(struct tpm *t)
 static TPM_RC da_failure(struct tpm *t, const struct entity *e)
 {
     struct da_state *da = &t->p.da;
+    if (e->pin) {
+        nv_pin_result(t, e->handle, false); /* NV PIN index: counted by the index (nv.c) */
+    }
     if (e->is_lockout) {
         da->lockout_auth_enabled = false;
         da->lockout_heal_ms = tpm_clock(t);
@@ -382,10 +386,14 @@ TPM_RC auth_check_all(struct tpm *t, struct cmd *c)
             continue;
         }
         TRY(entity_get(t, c->handles[hi], &e));
+        entity_for_command(t, c->cc, c->def->h[hi].role, &e); /* NV: read vs write (nv.c) */
         c->authorizes[si] = c->handles[hi];
         auth_set(&c->auth_value[si], e.auth);
         if (c->sess[si].handle == TPM_RS_PW) {
             TRY(auth_password(t, c, hi, si, &e));
+            if (e.pin) {
+                nv_pin_result(t, e.handle, true);
+            }
             si++;
             continue;
         }
@@ -399,6 +407,11 @@ TPM_RC auth_check_all(struct tpm *t, struct cmd *c)
             TRY(auth_hmac(t, c, hi, si, &e, cphash[b]));
         } else {
             TRY(auth_policy(t, c, si, &e, cphash[b]));
+        }
+        /* An NV PIN index counts each use of its authValue (nv.c). */
+        if (e.pin && (s->type == TPM_SE_HMAC ? c->include_auth[si]
+                                             : s->need_auth_value || s->need_password)) {
+            nv_pin_result(t, e.handle, true);
         }
         si++;
     }
@@ -493,6 +506,9 @@ static bool response_hmac(struct tpm *t, struct cmd *c, unsigned si, const uint8
     if (c->include_auth[si] && c->authorizes[si] &&
         entity_get(t, c->authorizes[si], &e) == TPM_RC_SUCCESS) {
         auth_set(&c->auth_value[si], e.auth);
+    } else if (c->include_auth[si] && (c->authorizes[si] >> HR_SHIFT) == TPM_HT_NV_INDEX) {
+        /* NV_UndefineSpaceSpecial deleted the index: its authValue is gone (EmptyAuth). */
+        secret_wipe(&c->auth_value[si], sizeof(c->auth_value[si]));
     }
     uint8_t key[2 * MAX_DIGEST_SIZE];
     size_t klen = session_value(c, si, key);

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "cmd.h"
+#include "nv.h"
 #include "object.h"
 #include "pcr.h"
 
@@ -88,14 +89,14 @@ static bool property(struct tpm *t, TPM_PT pt, uint32_t *v)
     case TPM_PT_PCR_COUNT: *v = IMPLEMENTATION_PCR; return true;
     case TPM_PT_PCR_SELECT_MIN: *v = PCR_SELECT_MIN; return true;
     case TPM_PT_CONTEXT_GAP_MAX: *v = 0xFFFF; return true;
-    case TPM_PT_NV_COUNTERS_MAX: *v = 0; return true; /* no separate limit */
+    case TPM_PT_NV_COUNTERS_MAX: *v = 0; return true; /* no separate limit: NV space only */
     case TPM_PT_NV_INDEX_MAX: *v = MAX_NV_INDEX_SIZE; return true;
     case TPM_PT_MEMORY: *v = TPMA_MEMORY_OBJECTCOPIEDTORAM; return true;
     case TPM_PT_CLOCK_UPDATE: *v = 1u << 22; return true;
     case TPM_PT_CONTEXT_HASH: *v = TPM_ALG_SHA256; return true;
     case TPM_PT_CONTEXT_SYM: *v = TPM_ALG_AES; return true;
     case TPM_PT_CONTEXT_SYM_SIZE: *v = 256; return true;
-    case TPM_PT_ORDERLY_COUNT: *v = 255; return true;
+    case TPM_PT_ORDERLY_COUNT: *v = NV_ORDERLY_COUNT; return true;
     case TPM_PT_MAX_COMMAND_SIZE: *v = MAX_COMMAND_SIZE; return true;
     case TPM_PT_MAX_RESPONSE_SIZE: *v = MAX_RESPONSE_SIZE; return true;
     case TPM_PT_MAX_DIGEST: *v = MAX_DIGEST_SIZE; return true;
@@ -115,7 +116,7 @@ static bool property(struct tpm *t, TPM_PT pt, uint32_t *v)
     case TPM_PT_MAX_CAP_BUFFER: *v = MAX_CAP_BUFFER; return true;
     case TPM_PT_PERMANENT: *v = permanent_attributes(t); return true;
     case TPM_PT_STARTUP_CLEAR: *v = startup_clear_attributes(t); return true;
-    case TPM_PT_HR_NV_INDEX: *v = 0; return true;
+    case TPM_PT_HR_NV_INDEX: *v = nv_index_count(t); return true;
     case TPM_PT_HR_LOADED: *v = 0; return true;
     case TPM_PT_HR_LOADED_AVAIL: *v = MAX_LOADED_SESSIONS; return true;
     case TPM_PT_HR_ACTIVE: *v = 0; return true;
@@ -123,8 +124,8 @@ static bool property(struct tpm *t, TPM_PT pt, uint32_t *v)
     case TPM_PT_HR_TRANSIENT_AVAIL: *v = MAX_LOADED_OBJECTS - object_count(t); return true;
     case TPM_PT_HR_PERSISTENT: *v = object_persistent_count(t); return true;
     case TPM_PT_HR_PERSISTENT_AVAIL: *v = MAX_PERSISTENT - object_persistent_count(t); return true;
-    case TPM_PT_NV_COUNTERS: *v = 0; return true;
-    case TPM_PT_NV_COUNTERS_AVAIL: *v = 8; return true;
+    case TPM_PT_NV_COUNTERS: *v = nv_counter_count(t); return true;
+    case TPM_PT_NV_COUNTERS_AVAIL: *v = nv_counters_avail(t); return true;
     case TPM_PT_ALGORITHM_SET: *v = 0; return true;
     case TPM_PT_LOADED_CURVES: *v = 0; return true;
     case TPM_PT_LOCKOUT_COUNTER: da_update(t); *v = t->p.da.failed_tries; return true;
@@ -210,6 +211,17 @@ static void cap_handles(struct tpm *t, uint32_t first, uint32_t max,
         }
         break;
     }
+    case TPM_HT_NV_INDEX: {
+        TPM_HANDLE h = first;
+        while (nv_next_handle(t, &h) && cap_room(out, max)) {
+            d->data.handles[d->count++] = h;
+            if (h == HR_NV_INDEX + HR_HANDLE_MASK) {
+                break;
+            }
+            h++;
+        }
+        break;
+    }
     case TPM_HT_PERSISTENT: {
         /* The store is unordered: list in ascending handle order. */
         TPM_HANDLE next = first;
@@ -235,7 +247,7 @@ static void cap_handles(struct tpm *t, uint32_t first, uint32_t max,
         break;
     }
     default:
-        break; /* NV indices and sessions: their modules list them */
+        break; /* sessions: none listed yet */
     }
 }
 

@@ -75,6 +75,21 @@ OPS(PolicyGetDigest);
 OPS(PolicyPassword);
 OPS(PolicyNvWritten);
 OPS(PolicyTemplate);
+OPS(NV_UndefineSpaceSpecial);
+OPS(NV_UndefineSpace);
+OPS(NV_DefineSpace);
+OPS(NV_GlobalWriteLock);
+OPS(NV_Increment);
+OPS(NV_SetBits);
+OPS(NV_Extend);
+OPS(NV_Write);
+OPS(NV_WriteLock);
+OPS(NV_ChangeAuth);
+OPS(PolicyNV);
+OPS(NV_Read);
+OPS(NV_ReadLock);
+OPS(NV_ReadPublic);
+OPS(PolicyAuthorizeNV);
 OPS(GetCommandAuditDigest);
 OPS(Certify);
 OPS(CertifyCreation);
@@ -96,6 +111,7 @@ OPS(Commit);
 OPS(ZGen_2Phase);
 OPS(EC_Ephemeral);
 OPS(EncryptDecrypt2);
+OPS(NV_Certify);
 
 /* A handle: its interface type and authorization role; HN also accepts TPM_RH_NULL. */
 #define H(kind, role) {HK_##kind, ROLE_##role, false}
@@ -112,22 +128,32 @@ OPS(EncryptDecrypt2);
 #define NOSESS CMDF_NO_SESS
 
 const struct cmd_def cmd_table[] = {
+    ROW(NV_UndefineSpaceSpecial, 2, H(RH_NV_INDEX, ADMIN), H(RH_PLATFORM, USER), NOH, NV),
     ROW(EvictControl, 2, H(RH_PROVISION, USER), H(DH_OBJECT, NONE), NOH, NV),
     ROW(HierarchyControl, 1, H(RH_HIERARCHY, USER), NOH, NOH, NV),
+    ROW(NV_UndefineSpace, 2, H(RH_PROVISION, USER), H(RH_NV_INDEX, NONE), NOH, NV),
     ROW(ChangeEPS, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
     ROW(ChangePPS, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
     ROW(Clear, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
     ROW(ClearControl, 1, H(RH_CLEAR, USER), NOH, NOH, NV),
     ROW(ClockSet, 1, H(RH_PROVISION, USER), NOH, NOH, NV),
     ROW(HierarchyChangeAuth, 1, H(RH_HIERARCHY_AUTH, USER), NOH, NOH, NV | EIN),
+    ROW(NV_DefineSpace, 1, H(RH_PROVISION, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Allocate, 1, H(RH_PLATFORM, USER), NOH, NOH, NV),
     ROW(SetPrimaryPolicy, 1, H(RH_HIERARCHY_POLICY, USER), NOH, NOH, NV | EIN),
     ROW(ClockRateAdjust, 1, H(RH_PROVISION, USER), NOH, NOH, 0),
     ROW(CreatePrimary, 1, HN(RH_HIERARCHY, USER), NOH, NOH, RH | EIN | EOUT),
+    ROW(NV_GlobalWriteLock, 1, H(RH_PROVISION, USER), NOH, NOH, NV),
     ROW(GetCommandAuditDigest, 2, H(RH_ENDORSEMENT, USER), HN(DH_OBJECT, USER), NOH,
         NV | EIN | EOUT),
+    ROW(NV_Increment, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
+    ROW(NV_SetBits, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
+    ROW(NV_Extend, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV | EIN),
+    ROW(NV_Write, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV | EIN),
+    ROW(NV_WriteLock, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
     ROW(DictionaryAttackLockReset, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
     ROW(DictionaryAttackParameters, 1, H(RH_LOCKOUT, USER), NOH, NOH, NV),
+    ROW(NV_ChangeAuth, 1, H(RH_NV_INDEX, ADMIN), NOH, NOH, NV | EIN),
     ROW(PCR_Event, 1, HN(DH_PCR, USER), NOH, NOH, NV | EIN),
     ROW(PCR_Reset, 1, H(DH_PCR, USER), NOH, NOH, NV),
     ROW(SequenceComplete, 1, H(DH_OBJECT, USER), NOH, NOH, FLUSH | EIN | EOUT),
@@ -139,11 +165,14 @@ const struct cmd_def cmd_table[] = {
     ROW(StirRandom, 0, NOH, NOH, NOH, NV | EIN),
     ROW(ActivateCredential, 2, H(DH_OBJECT, ADMIN), H(DH_OBJECT, USER), NOH, EIN | EOUT),
     ROW(Certify, 2, H(DH_OBJECT, ADMIN), HN(DH_OBJECT, USER), NOH, EIN | EOUT),
+    ROW(PolicyNV, 3, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), H(SH_POLICY, NONE), EIN),
     ROW(CertifyCreation, 2, HN(DH_OBJECT, USER), H(DH_OBJECT, NONE), NOH, EIN | EOUT),
     ROW(Duplicate, 2, H(DH_OBJECT, DUP), HN(DH_OBJECT, NONE), NOH, EIN | EOUT),
     ROW(GetTime, 2, H(RH_ENDORSEMENT, USER), HN(DH_OBJECT, USER), NOH, EIN | EOUT),
     ROW(GetSessionAuditDigest, 3, H(RH_ENDORSEMENT, USER), HN(DH_OBJECT, USER), H(SH_HMAC, NONE),
         EIN | EOUT),
+    ROW(NV_Read, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, EOUT),
+    ROW(NV_ReadLock, 2, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), NOH, NV),
     ROW(ObjectChangeAuth, 2, H(DH_OBJECT, ADMIN), H(DH_OBJECT, NONE), NOH, EIN | EOUT),
     ROW(PolicySecret, 2, H(DH_ENTITY, USER), H(SH_POLICY, NONE), NOH, EIN | EOUT),
     ROW(Rewrap, 2, HN(DH_OBJECT, USER), HN(DH_OBJECT, NONE), NOH, EIN | EOUT),
@@ -166,6 +195,7 @@ const struct cmd_def cmd_table[] = {
     ROW(FlushContext, 0, NOH, NOH, NOH, 0),
     ROW(LoadExternal, 0, NOH, NOH, NOH, RH | EIN),
     ROW(MakeCredential, 1, H(DH_OBJECT, NONE), NOH, NOH, EIN | EOUT),
+    ROW(NV_ReadPublic, 1, H(RH_NV_INDEX, NONE), NOH, NOH, EOUT),
     ROW(PolicyAuthorize, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
     ROW(PolicyAuthValue, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyCommandCode, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
@@ -189,6 +219,8 @@ const struct cmd_def cmd_table[] = {
     ROW(PolicyRestart, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(ReadClock, 0, NOH, NOH, NOH, 0),
     ROW(PCR_Extend, 1, HN(DH_PCR, USER), NOH, NOH, NV),
+    ROW(NV_Certify, 3, HN(DH_OBJECT, USER), H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE),
+        EIN | EOUT),
     ROW(EventSequenceComplete, 2, HN(DH_PCR, USER), H(DH_OBJECT, USER), NOH, NV | FLUSH | EIN),
     ROW(HashSequenceStart, 0, NOH, NOH, NOH, RH | EIN),
     ROW(PolicyPhysicalPresence, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
@@ -202,6 +234,7 @@ const struct cmd_def cmd_table[] = {
     ROW(PolicyNvWritten, 1, H(SH_POLICY, NONE), NOH, NOH, 0),
     ROW(PolicyTemplate, 1, H(SH_POLICY, NONE), NOH, NOH, EIN),
     ROW(CreateLoaded, 1, HN(DH_PARENT, USER), NOH, NOH, RH | EIN | EOUT),
+    ROW(PolicyAuthorizeNV, 3, H(RH_NV_AUTH, USER), H(RH_NV_INDEX, NONE), H(SH_POLICY, NONE), 0),
     ROW(EncryptDecrypt2, 1, H(DH_OBJECT, USER), NOH, NOH, EIN | EOUT),
 };
 

@@ -33,6 +33,11 @@
 #define MAX_LOADED_OBJECTS 16
 #define MAX_LOADED_SESSIONS 32
 #define MAX_ACTIVE_SESSIONS 64
+/* NV indices (nv.c, Part 1 §37): the space DefineSpace allocates from. */
+#define NV_MAX_INDICES 128           /* indices defined at once */
+#define NV_DATA_BYTES (128u * 1024)  /* their data, all together */
+#define NV_RAM_BYTES 4096            /* live copies of TPMA_NV_ORDERLY indices */
+#define NV_ORDERLY_COUNT 0xFFu       /* MAX_ORDERLY_COUNT: TPM_PT_ORDERLY_COUNT */
 #define MAX_PERSISTENT 16        /* persistent objects, owner and platform ranges together */
 #define PRIMARY_CACHE_SLOTS 8
 #define SEQ_SAVED_SLOTS 8        /* saved contexts of sequence objects (context.c) */    /* derived primary keys kept for a repeated CreatePrimary */
@@ -52,6 +57,37 @@ struct da_state {
     bool lockout_auth_enabled; /* cleared by a failed lockoutAuth */
     uint64_t self_heal_ms;     /* clock when failed_tries last moved */
     uint64_t lockout_heal_ms;  /* clock when lockoutAuth failed */
+};
+
+/*
+ * NV indices (Part 1 §37, Part 2 §13), persistent. Each defined index has a slot; its data
+ * lies in data[off .. off + dataSize), packed in definition order (an undefine closes the
+ * gap). For an index with TPMA_NV_ORDERLY this is the copy in NV, brought up to date at
+ * Shutdown, at the first write, when its attributes change and when a counter crosses a
+ * multiple of NV_ORDERLY_COUNT + 1; its live copy is
+ * struct nv_ram below (Part 1 §37: "hybrid" indices, Part 2 §13.4 TPMA_NV_ORDERLY).
+ */
+struct nv_index {
+    bool used;
+    TPMS_NV_PUBLIC pub;   /* as committed (WRITTEN and the locks included) */
+    TPM2B_AUTH auth;      /* trailing zeros removed */
+    struct policy policy; /* pub.authPolicy with pub.nameAlg, as entities report it */
+    uint32_t off;
+};
+
+struct nv_state {
+    uint64_t max_counter; /* the highest value a deleted counter index had */
+    uint32_t used;        /* bytes of data[] in use */
+    struct nv_index idx[NV_MAX_INDICES];
+    uint8_t data[NV_DATA_BYTES];
+};
+
+/* Live attributes and data of the orderly indices (volatile), by the slot of p.nv.idx. */
+struct nv_ram {
+    TPMA_NV attributes[NV_MAX_INDICES];
+    uint16_t off[NV_MAX_INDICES];
+    uint16_t used;
+    uint8_t data[NV_RAM_BYTES];
 };
 
 struct tpm_stclear {
@@ -123,6 +159,7 @@ struct tpm_pers {
     uint32_t reset_count;
     uint64_t clock; /* ms; the live value is tpm_clock() */
     uint32_t firmware_v1, firmware_v2;
+    struct nv_state nv; /* NV indices (nv.c) */
     /* Persistent objects (EvictControl, Part 3 §28.5): handle in 0x81xxxxxx, kind OBJ_KEY;
      * a free entry has kind OBJ_FREE. */
     struct object persist[MAX_PERSISTENT];
@@ -238,6 +275,7 @@ struct tpm {
     struct object objects[MAX_LOADED_OBJECTS];
     struct session sessions[MAX_ACTIVE_SESSIONS];
     struct drtm_state drtm;
+    struct nv_ram nv_ram; /* live copies of orderly NV indices (nv.c) */
     struct primary_cache_entry pcache[PRIMARY_CACHE_SLOTS];
     /* Sequence objects saved by ContextSave (context.c): OpenSSL hash states cannot be
      * exported into a blob, so the blob names a copy kept here until _TPM_Init. */

@@ -2,6 +2,7 @@
 #include "entity.h"
 
 #include "hierarchy.h"
+#include "nv.h"
 #include "object.h"
 #include "session.h"
 
@@ -26,6 +27,8 @@ TPM_RC entity_check_handle(struct tpm *t, TPM_HANDLE h)
     case TPM_HT_HMAC_SESSION:
     case TPM_HT_POLICY_SESSION:
         return session_find(t, h) ? TPM_RC_SUCCESS : TPM_RC_REFERENCE_H0;
+    case TPM_HT_NV_INDEX:
+        return nv_check_handle(t, h);
     default:
         return TPM_RC_HANDLE;
     }
@@ -40,6 +43,7 @@ TPM_RC entity_get(struct tpm *t, TPM_HANDLE h, struct entity *e)
     e->is_lockout = false;
     e->user_with_auth = true;
     e->admin_with_auth = true;
+    e->pin = false;
     e->name_alg = TPM_ALG_NULL;
     e->hierarchy = TPM_RH_NULL;
     entity_handle_name(h, &e->name);
@@ -72,8 +76,17 @@ TPM_RC entity_get(struct tpm *t, TPM_HANDLE h, struct entity *e)
         e->name = o->name;
         return TPM_RC_SUCCESS;
     }
+    case TPM_HT_NV_INDEX:
+        return nv_entity(t, h, e);
     default:
         return TPM_RC_HANDLE;
+    }
+}
+
+void entity_for_command(struct tpm *t, TPM_CC cc, unsigned role, struct entity *e)
+{
+    if ((e->handle >> HR_SHIFT) == TPM_HT_NV_INDEX) {
+        nv_entity_for_command(t, cc, role, e);
     }
 }
 

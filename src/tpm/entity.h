@@ -18,6 +18,7 @@ struct entity {
      * with adminWithPolicy, need a policy session for USER or ADMIN; DUP always does. */
     bool user_with_auth;
     bool admin_with_auth;
+    bool pin;                    /* an NV PIN index: uses of its authValue are counted */
     TPM_ALG_ID name_alg;         /* objects and NV: nameAlg; TPM_ALG_NULL for handles */
     TPM_HANDLE hierarchy;        /* the hierarchy it belongs to (tickets, contexts) */
     TPM2B_NAME name;             /* Part 1 §16 */
@@ -32,6 +33,14 @@ TPM_RC entity_check_handle(struct tpm *t, TPM_HANDLE h) MUST_CHECK;
 
 /* The entity behind a handle already checked. */
 TPM_RC entity_get(struct tpm *t, TPM_HANDLE h, struct entity *e) MUST_CHECK;
+
+/*
+ * Narrow what a command may use of an entity that authorizes handle role `role` (enum
+ * auth_role) of command cc. Only NV indices depend on the command: their authValue and
+ * authPolicy serve reads and writes separately (TPMA_NV_AUTHREAD/AUTHWRITE,
+ * POLICYREAD/POLICYWRITE; Part 2 §13.4). The dispatcher calls it after entity_get.
+ */
+void entity_for_command(struct tpm *t, TPM_CC cc, unsigned role, struct entity *e);
 
 /* Part 1 §16 names: a permanent, PCR or session handle's name is the handle itself. */
 void entity_handle_name(TPM_HANDLE h, TPM2B_NAME *name);

@@ -11,6 +11,7 @@
 #include "alg.h"
 #include "auth.h"
 #include "cmd.h"
+#include "nv.h"
 #include "object.h"
 #include "primary.h"
 
@@ -197,6 +198,7 @@ static TPM_RC cc_Clear(struct tpm *t, struct cmd *c, const struct in_none *in,
     t->p.lockout_policy.alg = TPM_ALG_NULL;
     object_flush_hierarchy(t, TPM_RH_OWNER);
     object_flush_hierarchy(t, TPM_RH_ENDORSEMENT);
+    nv_clear(t); /* owner NV indices go; PLATFORMCREATE ones stay */
     /* Persistent objects of both go too (they were made under the old proofs). */
     object_evict_hierarchy(t, TPM_RH_OWNER);
     object_evict_hierarchy(t, TPM_RH_ENDORSEMENT);

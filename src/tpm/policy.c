@@ -1,10 +1,11 @@
 /*
  * Policy commands (Part 3 §23): PolicySigned §23.3, PolicySecret §23.4, PolicyTicket §23.5,
- * PolicyOR §23.6, PolicyPCR §23.7, PolicyLocality §23.8, PolicyCounterTimer §23.10,
- * PolicyCommandCode §23.11, PolicyPhysicalPresence §23.12, PolicyCpHash §23.13,
+ * PolicyOR §23.6, PolicyPCR §23.7, PolicyLocality §23.8, PolicyNV §23.9, PolicyCounterTimer
+ * §23.10, PolicyCommandCode §23.11, PolicyPhysicalPresence §23.12, PolicyCpHash §23.13,
  * PolicyNameHash §23.14, PolicyDuplicationSelect §23.15, PolicyAuthorize §23.16,
  * PolicyAuthValue §23.17, PolicyPassword §23.18, PolicyGetDigest §23.19, PolicyNvWritten
- * §23.20, PolicyTemplate §23.21, PolicyRestart §23.3 (Part 3 §23 numbering of revision 1.59).
+ * §23.20, PolicyTemplate §23.21, PolicyAuthorizeNV §23.22, PolicyRestart §23.3 (Part 3 §23
+ * numbering of revision 1.59).
  *
  * A trial session (TPM_SE_TRIAL) computes digests and checks nothing.
  */
@@ -17,8 +18,9 @@
 #include "auth.h"
 #include "entity.h"
 #include "hierarchy.h"
-#include "pcr.h"
+#include "nv.h"
 #include "object.h"
+#include "pcr.h"
 #include "session.h"
 #include "sign.h"
 #include "ticket.h"
@@ -116,6 +118,12 @@ TPM_RC policy_check_use(struct tpm *t, const struct cmd *c, const struct session
     }
     /* A vTPM has no physical presence signal: a policy that needs it cannot be satisfied. */
     CHECK(!s->need_pp, RC_S(TPM_RC_PP, si + 1));
+    if (s->nv_written_set) {
+        /* PolicyNvWritten: the authorized entity is an NV index in the state asked for. */
+        int written = nv_is_written(t, c->authorizes[si]);
+        CHECK(written >= 0 && (written == 1) == s->nv_written,
+              RC_S(TPM_RC_POLICY_FAIL, si + 1));
+    }
     return TPM_RC_SUCCESS;
 }
 
@@ -494,7 +502,10 @@ static bool policy_compare(uint16_t op, const uint8_t *a, const uint8_t *b, size
 /* Signed comparisons flip the sign bit so that memcmp orders two's complement values. */
 static bool compare_operand(uint16_t op, const uint8_t *a, const uint8_t *b, size_t n)
 {
-    uint8_t x[sizeof(TPMS_TIME_INFO) + 8], y[sizeof(x)];
+    uint8_t x[sizeof(((TPM2B_OPERAND *)0)->buffer)], y[sizeof(x)];
+    if (n > sizeof(x)) {
+        return false;
+    }
     memcpy(x, a, n);
     memcpy(y, b, n);
     if (n > 0 && (op == 2 || op == 3 || op == 6 || op == 7)) {
@@ -918,3 +929,104 @@ static TPM_RC cc_PolicyAuthorize(struct tpm *t, struct cmd *c,
 }
 
 CMD_OPS_NO_OUT(PolicyAuthorize);
+
+/* The policy session named by handle n of a command (TPM_RC_HANDLE on that handle). */
+static TPM_RC policy_session_at(struct tpm *t, const struct cmd *c, unsigned n,
+                                struct session **out)
+{
+    struct session *s = session_find(t, c->handles[n - 1]);
+    CHECK(s && s->type != TPM_SE_HMAC, RC_H(TPM_RC_HANDLE, n));
+    *out = s;
+    return TPM_RC_SUCCESS;
+}
+
+/*
+ * Part 3 §23.9 TPM2_PolicyNV: compares operandB with the index's data at offset, read with
+ * the authorization of authHandle (NvReadAccessChecks). A trial session checks nothing.
+ */
+struct in_PolicyNV {
+    TPM2B_OPERAND operandB;
+    uint16_t offset;
+    uint16_t operation;
+};
+
+static TPM_RC parse_PolicyNV(struct rd *r, struct in_PolicyNV *in)
+{
+    PARAM(1, RD_TPM2B(r, &in->operandB));
+    PARAM(2, rd_U16(r, &in->offset));
+    PARAM(3, rd_U16(r, &in->operation));
+    PARAM(3, in->operation <= 0x000B ? TPM_RC_SUCCESS : TPM_RC_VALUE);
+    return TPM_RC_SUCCESS;
+}
+
+static TPM_RC cc_PolicyNV(struct tpm *t, struct cmd *c, const struct in_PolicyNV *in,
+                          struct out_none *out)
+{
+    (void)out;
+    struct session *s;
+    struct entity e;
+    TPM_HANDLE index = c->handles[1];
+    TRY(policy_session_at(t, c, 3, &s));
+    if (s->type != TPM_SE_TRIAL) {
+        uint16_t size;
+        TRY(nv_read_check(t, c->handles[0], index));
+        const uint8_t *d = nv_data_of(t, index, &size);
+        CHECK(d, RC_H(TPM_RC_HANDLE, 2));
+        PARAM(2, in->offset <= size ? TPM_RC_SUCCESS : TPM_RC_VALUE);
+        PARAM(1, in->operandB.size <= size - in->offset ? TPM_RC_SUCCESS : TPM_RC_SIZE);
+        CHECK(compare_operand(in->operation, d + in->offset, in->operandB.buffer,
+                              in->operandB.size),
+              TPM_RC_POLICY);
+    }
+    /* args = H(operandB || offset || operation);
+     * policyDigest = H(policyDigest || TPM_CC_PolicyNV || args || nvIndex->Name) */
+    uint8_t arg[MAX_DIGEST_SIZE + sizeof(TPM2B_NAME)];
+    uint16_t hs = hash_size(s->auth_hash);
+    struct hash_state h;
+    TRY(entity_get(t, index, &e));
+    CHECK(hash_begin(&h, s->auth_hash), TPM_RC_FAILURE);
+    hash_update(&h, in->operandB.buffer, in->operandB.size);
+    hash_update_u16(&h, in->offset);
+    hash_update_u16(&h, in->operation);
+    CHECK(hash_end(&h, arg), TPM_RC_FAILURE);
+    memcpy(arg + hs, e.name.buffer, e.name.size);
+    return policy_extend(s, TPM_CC_PolicyNV, arg, hs + e.name.size);
+}
+
+CMD_OPS_NO_OUT(PolicyNV);
+
+/*
+ * Part 3 §23.22 TPM2_PolicyAuthorizeNV: the policy so far must be the TPMT_HA stored in the
+ * index (same hash as the session); then policyDigest = H(0...0 || TPM_CC_PolicyAuthorizeNV
+ * || nvIndex->Name).
+ */
+static TPM_RC cc_PolicyAuthorizeNV(struct tpm *t, struct cmd *c, const struct in_none *in,
+                                   struct out_none *out)
+{
+    (void)in;
+    (void)out;
+    struct session *s;
+    struct entity e;
+    TPM_HANDLE index = c->handles[1];
+    uint16_t hs;
+    TRY(policy_session_at(t, c, 3, &s));
+    hs = hash_size(s->auth_hash);
+    if (s->type != TPM_SE_TRIAL) {
+        uint16_t size;
+        struct rd r;
+        TPMT_HA approved;
+        TRY(nv_read_check(t, c->handles[0], index));
+        const uint8_t *d = nv_data_of(t, index, &size);
+        CHECK(d, RC_H(TPM_RC_HANDLE, 2));
+        /* The index holds a TPMT_HA as the TPM would marshal it; bytes after it are ignored. */
+        rd_init(&r, d, size);
+        TRY(rd_TPMT_HA(&r, &approved, NO_NULL));
+        CHECK(approved.hashAlg == s->auth_hash, TPM_RC_HASH);
+        CHECK(secret_eq(approved.digest, s->policy_digest.buffer, hs), TPM_RC_VALUE);
+    }
+    TRY(entity_get(t, index, &e));
+    memset(s->policy_digest.buffer, 0, hs);
+    return policy_extend(s, TPM_CC_PolicyAuthorizeNV, e.name.buffer, e.name.size);
+}
+
+CMD_OPS_NONE(PolicyAuthorizeNV);

@@ -191,6 +191,10 @@ static TPM_RC cc_StartAuthSession(struct tpm *t, struct cmd *c,
     PARAM(1, in->nonceCaller.size >= 16 && in->nonceCaller.size <= hash_size(in->authHash)
                  ? TPM_RC_SUCCESS
                  : TPM_RC_SIZE);
+    /* A PIN index is no bind entity: every use of its authValue must be counted (nv.c). */
+    if (bind != TPM_RH_NULL && entity_get(t, bind, &e) == TPM_RC_SUCCESS && e.pin) {
+        return RC_H(TPM_RC_HANDLE, 2);
+    }
     if (tpm_key == TPM_RH_NULL) {
         PARAM(2, in->encryptedSalt.size == 0 ? TPM_RC_SUCCESS : TPM_RC_VALUE);
     } else {

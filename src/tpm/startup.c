@@ -8,6 +8,7 @@
 #include "../common/secret.h"
 #include "auth.h"
 #include "cmd.h"
+#include "nv.h"
 #include "pcr.h"
 #include "session.h"
 
@@ -56,6 +57,9 @@ static TPM_RC cc_Startup(struct tpm *t, struct cmd *c, const struct in_Startup *
     CHECK(!t->started, TPM_RC_INITIALIZE);
     bool saved = t->p.orderly == TPM_SU_STATE && t->p.saved_valid;
     CHECK(in->startupType == TPM_SU_CLEAR || saved, RC_P(TPM_RC_VALUE, 1));
+    /* NV indices: locks and STCLEAR attributes by kind; orderly counters after a power loss. */
+    nv_startup(t, !saved ? NV_RESET : in->startupType == TPM_SU_STATE ? NV_RESUME : NV_RESTART,
+               t->p.orderly == SU_NONE);
 
     if (saved) {
         /* TPM Restart or Resume: state-reset data comes back. */
@@ -117,6 +121,7 @@ static TPM_RC cc_Shutdown(struct tpm *t, struct cmd *c, const struct in_Shutdown
     /* After PCR_Allocate the saved PCRs would not match the new banks. */
     CHECK(!(in->shutdownType == TPM_SU_STATE && t->pcr_reconfig), RC_P(TPM_RC_TYPE, 1));
     t->p.orderly = in->shutdownType;
+    nv_shutdown(t); /* orderly NV indices reach NV */
     if (in->shutdownType == TPM_SU_STATE) {
         t->p.saved_sc = t->sc;
         t->p.saved_sr = t->sr;

@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "engine.h"
 #include "marshal.h"
+#include "nv.h"
 #include "object.h"
 #include "session.h"
 
@@ -33,11 +34,13 @@ enum {
     SEC_SAVED_SESSIONS = 0x0007,
     SEC_AUDIT = 0x0008,
     SEC_PERSIST = 0x0009, /* persistent objects (EvictControl) */
+    SEC_NV = 0x0010,      /* NV indices (nv.c): their definitions and data as in NV */
     SEC_FLAGS = 0x0101,
     SEC_STCLEAR = 0x0102,
     SEC_STRESET = 0x0103,
     SEC_SESSIONS = 0x0104,
-    SEC_CLOCK = 0x0105, /* Clock when the volatile state was taken */
+    SEC_CLOCK = 0x0105,  /* Clock when the volatile state was taken */
+    SEC_NV_RAM = 0x0110, /* live copies of orderly NV indices (nv.c) */
 };
 
 TPM_RC tpm_manufacture(struct tpm *t)
@@ -222,6 +225,10 @@ static void save_permanent(struct tpm *t, struct wr *w)
     wr_u8(w, p->established);
     wr_size32_end(w, m);
 
+    m = sec_begin(w, SEC_NV);
+    nv_state_write(w, &p->nv);
+    wr_size32_end(w, m);
+
     /* { u8 count, count x { u32 handle, u8 flags, u32 hierarchy, TPM2B_PUBLIC,
      *   TPM2B_SENSITIVE (authValue in it), TPM2B_NAME qualifiedName } } */
     m = sec_begin(w, SEC_PERSIST);
@@ -276,6 +283,10 @@ static void save_volatile(struct tpm *t, struct wr *w)
 
     m = sec_begin(w, SEC_SESSIONS);
     wr_sessions(w, t, false);
+    wr_size32_end(w, m);
+
+    m = sec_begin(w, SEC_NV_RAM);
+    nv_ram_write(w, &t->p.nv, &t->nv_ram);
     wr_size32_end(w, m);
 
     /* A volatile snapshot is a TPM that kept running: its Clock may be ahead of the last NV
@@ -605,6 +616,8 @@ static bool load_permanent_section(struct tpm_pers *p, struct session *sessions,
         return rd_stclear(r, &p->saved_sc) && rd_streset(r, &p->saved_sr);
     case SEC_SAVED_SESSIONS:
         return rd_sessions(r, sessions, true);
+    case SEC_NV:
+        return nv_state_read(r, &p->nv);
     default:
         return true; /* a section from a newer version: skipped */
     }
@@ -618,10 +631,11 @@ struct vol_copy {
     struct tpm_stclear sc;
     struct tpm_streset sr;
     struct session sessions[MAX_ACTIVE_SESSIONS];
+    struct nv_ram nv_ram;
 };
 
-static bool load_volatile_section(struct vol_copy *v, uint16_t tag, struct rd *r,
-                                  unsigned *seen)
+static bool load_volatile_section(const struct tpm *t, struct vol_copy *v, uint16_t tag,
+                                  struct rd *r, unsigned *seen)
 {
     switch (tag) {
     case SEC_FLAGS:
@@ -639,6 +653,8 @@ static bool load_volatile_section(struct vol_copy *v, uint16_t tag, struct rd *r
     case SEC_CLOCK:
         v->has_clock = true;
         return rd_u64(r, &v->clock);
+    case SEC_NV_RAM:
+        return nv_ram_read(r, &t->p.nv, &v->nv_ram);
     default:
         return true;
     }
@@ -654,6 +670,8 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
     struct tpm_pers *p = NULL;
     struct session *ps = NULL; /* sessions saved with the permanent state */
     struct vol_copy *v = NULL;
+    struct nv_ram *ram = NULL;
+    int rc = -EINVAL;
 
     rd_init(&r, data, len);
     if (!rd_u32(&r, &magic) || magic != STATE_MAGIC || !rd_u16(&r, &version) ||
@@ -681,6 +699,8 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         if (!v) {
             return -ENOMEM;
         }
+        /* Orderly NV indices absent from the image keep their NV copy. */
+        nv_ram_init(&t->p.nv, &v->nv_ram);
     }
     while (ok && rd_left(&r) > 0) {
         uint16_t tag;
@@ -689,15 +709,29 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         ok = rd_u16(&r, &tag) && rd_u32(&r, &n) && rd_sub(&r, n, &sec);
         if (ok) {
             ok = p ? load_permanent_section(p, ps, tag, &sec, &seen)
-                   : load_volatile_section(v, tag, &sec, &seen);
+                   : load_volatile_section(t, v, tag, &sec, &seen);
         }
     }
     ok = ok && !r.err && seen == 7;
+    if (ok && p) {
+        /* Orderly NV indices: as NV holds them after a power-on; a running TPM is being
+         * rolled back past a failed commit and keeps the live values NV still agrees with. */
+        ram = calloc(1, sizeof(*ram));
+        if (!ram) {
+            ok = false;
+            rc = -ENOMEM;
+        } else if (t->started) {
+            nv_ram_rollback(&t->p.nv, &t->nv_ram, p->orderly != SU_NONE, &p->nv, ram);
+        } else {
+            nv_ram_init(&p->nv, ram);
+        }
+    }
     if (ok && p) {
         secret_wipe(&t->p, sizeof(t->p));
         t->p = *p;
         t->clock_ms = tpm_now(t);
         t->dirty = false;
+        t->nv_ram = *ram;
         if (p->saved_valid) {
             /* Saved session contexts wait for the Startup after this power cycle. */
             for (size_t i = 0; i < MAX_ACTIVE_SESSIONS; i++) {
@@ -724,6 +758,7 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         t->time_host = tpm_now(t);
         t->sc = v->sc;
         t->sr = v->sr;
+        t->nv_ram = v->nv_ram;
     }
     if (p) {
         secret_wipe(p, sizeof(*p));
@@ -735,5 +770,9 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         secret_wipe(v, sizeof(*v));
         free(v);
     }
-    return ok ? 0 : -EINVAL;
+    if (ram) {
+        secret_wipe(ram, sizeof(*ram));
+        free(ram);
+    }
+    return ok ? 0 : rc;
 }
