@@ -349,6 +349,28 @@ printf '\001' | dd of=cc.badtk bs=1 seek=$(($(stat -c %s cc.badtk) - 1)) conv=no
 refuse_rc "certifycreation with an altered ticket" "ticket" tpm2_certifycreation -C akecc.ctx \
     -c cc.ctx -d cc.hash -t cc.badtk -g sha256 -o x.sig --attestation x.att
 
+step "nvdefine" tpm2_nvdefine -C o -s 64 -a "ownerread|ownerwrite|authread|authwrite" 0x1500016
+head -c 64 /dev/urandom >nv.data
+step "nvwrite" tpm2_nvwrite -C o -i nv.data 0x1500016
+step "nvreadpublic (Name)" sh -c 'tpm2_nvreadpublic 0x1500016 | sed -n "s/^ *name: //p" |
+    xxd -r -p >nv.name && test -s nv.name'
+step "nvcertify 32 bytes at 16" tpm2_nvcertify -C akecc.ctx -c o -g sha256 -f plain \
+    -o nv.sig --attestation nv.att --size 32 --offset 16 -q 0badcafe 0x1500016
+step "openssl verifies nvcertify" openssl dgst -sha256 -verify akecc.pem -signature nv.sig \
+    nv.att
+echo 0badcafe | xxd -r -p >nv.q
+step "nvcertify is a TPMS_ATTEST of type NV naming the index" $CHECK attest nv.att 0x8014 \
+    nv.name nv.q
+tail -c 32 nv.att >nv.got
+dd if=nv.data of=nv.want bs=1 skip=16 count=32 2>/dev/null
+same "nvcertify carries the index's bytes" nv.got nv.want
+step "nvdefine without ownerread" tpm2_nvdefine -C o -s 8 -a "authread|authwrite" 0x1500017
+step "nvwrite it" sh -c 'printf 12345678 | tpm2_nvwrite -C 0x1500017 -i - 0x1500017'
+refuse_rc "nvcertify by the owner of an index without ownerread" "authorization" \
+    tpm2_nvcertify -C akecc.ctx -c o -g sha256 -o x.sig --attestation x.att --size 8 0x1500017
+step "nvcertify by the index's own authorization" tpm2_nvcertify -C akecc.ctx -c 0x1500017 \
+    -g sha256 -o x.sig --attestation x.att --size 8 0x1500017
+
 step "gettime" tpm2_gettime -c akecc.ctx -o time.sig -f plain --attestation time.att -q 0102
 step "openssl verifies gettime" openssl dgst -sha256 -verify akecc.pem -signature time.sig \
     time.att

@@ -953,6 +953,129 @@ static void test_clock(void **state)
     tpm_free(t);
 }
 
+/* ---- NV_Certify (Part 3 §31.16) ---- */
+
+#define NV_INDEX 0x01500020u
+#define NVA_AUTHWRITE 0x00000004u
+#define NVA_AUTHREAD 0x00040000u
+
+static uint32_t nv_certify(struct tpm *t, uint32_t signer, uint32_t auth, uint16_t size,
+                           uint16_t offset, struct attest *a, struct tk_sig *sig)
+{
+    struct tcmd c;
+    struct trsp r;
+    static const char *const two[] = {"", ""};
+    tc_begin(&c, ST_S, TPM_CC_NV_Certify);
+    tc_u32(&c, signer);
+    tc_u32(&c, auth);
+    tc_u32(&c, NV_INDEX);
+    tc_pw_sessions(&c, two, 2);
+    tc_2b(&c, "q", 1);
+    tc_u16(&c, TPM_ALG_NULL);
+    tc_u16(&c, size);
+    tc_u16(&c, offset);
+    uint32_t rc = tc_run(t, &c, &r);
+    if (rc == 0) {
+        (void)tr_u32(&r);
+        parse_attest(&r, a);
+        tk_parse_sig(&r, sig);
+    }
+    return rc;
+}
+
+static void test_nv_certify(void **state)
+{
+    (void)state;
+    struct tpm *t = up_with_clock();
+    struct ossl_ec k;
+    uint32_t h;
+    struct tcmd c;
+    struct trsp r;
+    uint8_t data[32], name[70], got[64], want[32], d[32];
+    uint16_t name_len, l;
+    struct attest a;
+    struct tk_sig sig;
+    for (int i = 0; i < 32; i++) {
+        data[i] = (uint8_t)(i * 7 + 1);
+    }
+    ossl_ec_new(&k, TPM_ECC_NIST_P256);
+    struct kdesc kd = kd_ecc(TPM_ECC_NIST_P256, A_EXT | A_SIGN, TPM_ALG_ECDSA, TPM_ALG_SHA256);
+    assert_int_equal(tk_external(t, TPM_RH_NULL, &kd, k.d, 32, k.x, 32, k.y, 32, &h), 0);
+    /* an ordinary index of 32 bytes, read and written with its own authValue */
+    tc_begin(&c, ST_S, TPM_CC_NV_DefineSpace);
+    tc_u32(&c, TPM_RH_OWNER);
+    tc_pw_sessions(&c, pw_empty, 1);
+    tc_u16(&c, 0);
+    size_t m = tc_size16_begin(&c);
+    tc_u32(&c, NV_INDEX);
+    tc_u16(&c, TPM_ALG_SHA256);
+    tc_u32(&c, NVA_AUTHWRITE | NVA_AUTHREAD);
+    tc_u16(&c, 0);
+    tc_u16(&c, 32);
+    tc_size16_end(&c, m);
+    assert_int_equal(tc_run(t, &c, &r), 0);
+    /* not written yet */
+    assert_int_equal(nv_certify(t, h, NV_INDEX, 8, 0, &a, &sig), TPM_RC_NV_UNINITIALIZED);
+    tc_begin(&c, ST_S, TPM_CC_NV_Write);
+    tc_u32(&c, NV_INDEX);
+    tc_u32(&c, NV_INDEX);
+    tc_pw_sessions(&c, pw_empty, 1);
+    tc_2b(&c, data, 32);
+    tc_u16(&c, 0);
+    assert_int_equal(tc_run(t, &c, &r), 0);
+    tc_begin(&c, ST_NO, TPM_CC_NV_ReadPublic);
+    tc_u32(&c, NV_INDEX);
+    assert_int_equal(tc_run(t, &c, &r), 0);
+    (void)tr_2b(&r, NULL, 0);
+    name_len = tr_2b(&r, name, sizeof(name));
+
+    /* 16 bytes from offset 8: TPMS_NV_CERTIFY_INFO */
+    assert_int_equal(nv_certify(t, h, NV_INDEX, 16, 8, &a, &sig), 0);
+    assert_int_equal(a.magic, TPM_GENERATED_VALUE);
+    assert_int_equal(a.type, TPM_ST_ATTEST_NV);
+    assert_int_equal(tr_2b(&a.body, got, sizeof(got)), name_len);
+    assert_memory_equal(got, name, name_len);
+    assert_int_equal(tr_u16(&a.body), 8);
+    assert_int_equal(tr_2b(&a.body, got, sizeof(got)), 16);
+    assert_memory_equal(got, data + 8, 16);
+    assert_int_equal(a.body.off, a.raw_len);
+    ossl_digest(TPM_ALG_SHA256, a.raw, a.raw_len, d, &l);
+    assert_true(ossl_verify(k.pkey, &sig, d, l));
+
+    /* size = offset = 0: a digest of all of it (TPMS_NV_DIGEST_CERTIFY_INFO) */
+    assert_int_equal(nv_certify(t, h, NV_INDEX, 0, 0, &a, &sig), 0);
+    assert_int_equal(a.type, TPM_ST_ATTEST_NV_DIGEST);
+    assert_int_equal(tr_2b(&a.body, got, sizeof(got)), name_len);
+    assert_memory_equal(got, name, name_len);
+    assert_int_equal(tr_2b(&a.body, got, sizeof(got)), 32);
+    ossl_digest(TPM_ALG_SHA256, data, 32, want, &l);
+    assert_memory_equal(got, want, 32);
+    assert_int_equal(a.body.off, a.raw_len);
+
+    /* past the end; the owner, who may not read this index; an unknown index */
+    assert_int_equal(nv_certify(t, h, NV_INDEX, 16, 17, &a, &sig), TPM_RC_NV_RANGE);
+    assert_int_equal(nv_certify(t, h, NV_INDEX, 33, 0, &a, &sig), TPM_RC_NV_RANGE);
+    assert_int_equal(nv_certify(t, h, TPM_RH_OWNER, 4, 0, &a, &sig), TPM_RC_NV_AUTHORIZATION);
+    tc_begin(&c, ST_S, TPM_CC_NV_Certify);
+    tc_u32(&c, h);
+    tc_u32(&c, NV_INDEX + 1);
+    tc_u32(&c, NV_INDEX + 1);
+    static const char *const two[] = {"", ""};
+    tc_pw_sessions(&c, two, 2);
+    tc_u16(&c, 0);
+    tc_u16(&c, TPM_ALG_NULL);
+    tc_u16(&c, 0);
+    tc_u16(&c, 0);
+    assert_int_equal(tc_run(t, &c, &r), RCH(TPM_RC_HANDLE, 2));
+    /* no signer: the structure with a NULL signature and an empty digest */
+    assert_int_equal(nv_certify(t, TPM_RH_NULL, NV_INDEX, 0, 0, &a, &sig), 0);
+    assert_int_equal(sig.alg, TPM_ALG_NULL);
+    (void)tr_2b(&a.body, NULL, 0);
+    assert_int_equal(tr_2b(&a.body, got, sizeof(got)), 0);
+    EVP_PKEY_free(k.pkey);
+    tpm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -964,6 +1087,7 @@ int main(void)
         cmocka_unit_test(test_command_audit_digest),
         cmocka_unit_test(test_session_audit_digest),
         cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_nv_certify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

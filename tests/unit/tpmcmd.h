@@ -143,7 +143,7 @@ static inline void tc_corpus(const struct tcmd *c)
         {0x160, "PolicySigned"}, {0x163, "ECDH_KeyGen"}, {0x164, "EncryptDecrypt"},
         {0x174, "RSA_Encrypt"}, {0x177, "VerifySignature"}, {0x178, "ECC_Parameters"},
         {0x181, "ReadClock"}, {0x18B, "Commit"}, {0x18D, "ZGen_2Phase"},
-        {0x18E, "EC_Ephemeral"}, {0x193, "EncryptDecrypt2"},
+        {0x18E, "EC_Ephemeral"}, {0x193, "EncryptDecrypt2"}, {0x184, "NV_Certify"},
     };
     const char *dir = getenv("VTPM_CORPUS_DIR");
     uint32_t cc = (uint32_t)c->b[6] << 24 | (uint32_t)c->b[7] << 16 | (uint32_t)c->b[8] << 8 |
