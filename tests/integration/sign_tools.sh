@@ -61,6 +61,13 @@ refuse_rc() {
     fi
 }
 
+# Flip every bit of one byte of a file (a change whatever the byte was): OFFSET from the
+# start, or from the end when negative.
+flip_byte() {
+    python3 -c 'import sys; p = sys.argv[1]; b = bytearray(open(p, "rb").read())
+b[int(sys.argv[2])] ^= 0xFF; open(p, "wb").write(b)' "$1" "$2"
+}
+
 same() {
     if cmp -s "$2" "$3"; then
         PASS=$((PASS + 1))
@@ -170,7 +177,7 @@ step "openssl verifies it" openssl dgst -sha256 -verify ak.pem -signature ak.sig
 refuse_rc "restricted key, external digest" "ticket" \
     tpm2_sign -c ak.ctx -p akpw -g sha256 -d -o x.sig msg.sha256
 cp big.tk bad.tk
-printf '\001' | dd of=bad.tk bs=1 seek=$(($(stat -c %s bad.tk) - 1)) conv=notrunc 2>/dev/null
+flip_byte bad.tk -1
 refuse_rc "restricted key, altered ticket" "ticket" \
     tpm2_sign -c ak.ctx -p akpw -g sha256 -d -t bad.tk -o x.sig big.dgst
 step "hash in the endorsement hierarchy" tpm2_hash -C e -g sha256 -o e.dgst -t e.tk big.bin
@@ -209,7 +216,7 @@ step "unseal with policypcr + policyauthorize" sh -c 'tpm2_startauthsession --po
     tpm2_unseal -p session:p.ctx -c seal.ctx -o unsealed; rc=$?; tpm2_flushcontext p.ctx; exit $rc'
 same "unsealed = sealed" secret unsealed
 cp verified.tk bad.vtk
-printf '\001' | dd of=bad.vtk bs=1 seek=$(($(stat -c %s bad.vtk) - 1)) conv=notrunc 2>/dev/null
+flip_byte bad.vtk -1
 refuse "policyauthorize with an altered ticket" sh -c 'tpm2_startauthsession --policy-session \
     -S p.ctx && tpm2_policypcr -S p.ctx -l sha256:0 &&
     tpm2_policyauthorize -S p.ctx -i pcr.policy -n auth.name -t bad.vtk; rc=$?;
@@ -251,7 +258,7 @@ step "openssl encrypts (PKCS#1 v1.5)" openssl pkeyutl -encrypt -pubin -inkey dk.
     -pkeyopt rsa_padding_mode:pkcs1 -in plain -out ct.pk1
 step "rsadecrypt it (rsaes)" tpm2_rsadecrypt -c dk.ctx -s rsaes -o pt.pk1 ct.pk1
 same "openssl PKCS#1 -> TPM" plain pt.pk1
-printf '\001' | dd of=ct.pk1 bs=1 seek=100 conv=notrunc 2>/dev/null
+flip_byte ct.pk1 100
 refuse_rc "rsadecrypt a damaged ciphertext" "value" \
     tpm2_rsadecrypt -c dk.ctx -s rsaes -o x ct.pk1
 refuse_rc "rsadecrypt with a signing key" "attributes" \
@@ -345,7 +352,7 @@ step "openssl verifies certifycreation" openssl dgst -sha256 -verify akecc.pem \
     -signature cc.sig cc.att
 step "certifycreation names the object" $CHECK attest cc.att 0x801A cc.name
 cp cc.tk cc.badtk
-printf '\001' | dd of=cc.badtk bs=1 seek=$(($(stat -c %s cc.badtk) - 1)) conv=notrunc 2>/dev/null
+flip_byte cc.badtk -1
 refuse_rc "certifycreation with an altered ticket" "ticket" tpm2_certifycreation -C akecc.ctx \
     -c cc.ctx -d cc.hash -t cc.badtk -g sha256 -o x.sig --attestation x.att
 
