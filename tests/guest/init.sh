@@ -145,6 +145,10 @@ read_pcrs() {
             '' | *[!0-9A-Fa-f]*) fail "cannot read PCR $bank:$n from sysfs" ;;
             *) echo "$bank $n $v" | tr 'A-F' 'a-f' >>"$OUT/pcrs.txt" ;;
             esac
+            # the boot measurements (PCRs 0-7) of sha256 on the console too, for people
+            if [ "$bank" = sha256 ] && [ $n -lt 8 ]; then
+                result "pcr_sha256_$n" "$(echo "$v" | tr 'A-F' 'a-f')"
+            fi
             n=$((n + 1))
         done
     done
