@@ -3,12 +3,13 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+CLANG_BUILD ?= build-clang
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME  ?= 60
 FUZZ_TARGET ?= all
 CC_SETUP   ?=
 
-.PHONY: all deps build check unit asan integration fuzz-replay demo fuzz bench clean
+.PHONY: all deps build check unit asan clang integration fuzz-replay demo fuzz bench clean
 
 all: build
 
@@ -22,8 +23,9 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 # Every test: unit tests, the same under ASan+UBSan, replay of kept fuzz inputs, then the
-# integration tests with real clients (tpm2-tools, QEMU + OVMF + Linux).
-check: build asan
+# integration tests with real clients (tpm2-tools, QEMU + OVMF + Linux). The tree must also
+# build warning-free with clang.
+check: build asan clang
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 	@echo "make check: all tests passed"
 
@@ -37,6 +39,12 @@ asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    meson test -C $(ASAN_BUILD) --print-errorlogs --suite unit --suite fuzz-replay
+
+$(CLANG_BUILD)/build.ninja:
+	CC=clang meson setup $(CLANG_BUILD)
+
+clang: deps $(CLANG_BUILD)/build.ninja
+	ninja -C $(CLANG_BUILD)
 
 integration: build
 	meson test -C $(BUILD) --print-errorlogs --suite integration
@@ -56,4 +64,4 @@ bench: build
 	./bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)

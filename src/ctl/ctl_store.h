@@ -1,12 +1,6 @@
 /*
- * The one call vtpmctl makes into the vTPM file library: create a vTPM's file.
- *
- * TEMPORARY: src/store (store_create) is being written in another branch. Until it is merged,
- * ctl_store.c holds a stand-in with the same contract and a simple sealed encoding (see the
- * file's top comment). When merging, the body of ctl_store_create becomes one line:
- *     return store_create(path, key, vm_id, vtpm_id, blob, len, err, errlen);
- * and nothing else in vtpmctl changes. vtpmctl never opens or reads a vTPM file: only vtpmd
- * does, inside the VM's own process.
+ * The one call vtpmctl makes into the vTPM file library (src/store): create a vTPM's file.
+ * vtpmctl never opens or reads a vTPM file: only vtpmd does, inside the VM's own process.
  */
 #ifndef VTPM_CTL_STORE_H
 #define VTPM_CTL_STORE_H
@@ -19,11 +13,11 @@
 
 /*
  * Create a new vTPM file at path holding blob (the engine's permanent state) for the VM vm_id
- * (1..255 printable ASCII characters) and the vTPM vtpm_id, sealed under key. The file is
+ * (1..255 octets, store_create's rule) and the vTPM vtpm_id, sealed under key. The file is
  * written in full under a temporary name in the same folder, synced, linked to path only if
  * nothing is there yet, and the folder synced: when this returns 0 the file exists durably,
  * mode 0600. The caller keeps ownership of key and blob.
- * Returns 0 or a negative errno: -EEXIST (path exists, untouched), -EINVAL (vm_id or len out
+ * Returns 0 or a negative errno: -EEXIST (path exists: it is left untouched), -EINVAL (vm_id out
  * of range), -EFBIG (len over 1 MiB), -ENOSPC / -EIO / others from the file system (no file
  * is left behind), -ENOMEM. On failure err (errlen bytes) holds one sentence.
  */

@@ -366,9 +366,10 @@ t_rule5() {
         --vm-id "$A"
     unchanged before "a refused command changed something"
     ok
-    # A's file copied by hand to B's place: B's vTPM does not open (the file is A's).
+    # A's file copied by hand to B's place: B's vTPM does not open (the file is A's, sealed
+    # under A's data key and bound to A).
     cp "$(vtpm_file "$A")" "$(vtpm_file "$B")"
-    run_fail 3 2005 LaunchError "belongs to another VM" start-vms --vm-ids "$B"
+    run_fail 3 2005 LaunchError "another VM's vTPM" start-vms --vm-ids "$B"
     [ "$(vm_field "$B" '["State"]')" = stopped ] || fail "B started with A's vTPM"
     [ ! -e "$D/vms/$B/console.log" ] || fail "QEMU ran for B"
     ! alive "$(pid_of "$B" vtpmd)" || fail "a vtpmd was left running for B"

@@ -56,9 +56,10 @@ int main(int argc, char **argv)
     secret_wipe(key, sizeof(key));
     if (rc != 0) {
         printf("refused: %s: %s\n", argv[1],
-               rc == -EXDEV     ? "the file belongs to another VM"
-               : rc == -EBADMSG ? "authentication failed (wrong key or changed bytes)"
-                                : strerror(-rc));
+               rc == -EXDEV          ? "the file belongs to another VM"
+               : rc == -EKEYREJECTED ? "sealed under a different data key: another VM's vTPM"
+               : rc == -EBADMSG      ? "authentication failed (changed bytes)"
+                                     : strerror(-rc));
         return 1;
     }
     t = tpm_new(NULL, NULL);

@@ -13,6 +13,8 @@
 #                     PCR-policy object stops unsealing once its PCR moves, and save the objects
 #   vtpm.reboot=1     reboot once after the first boot recorded on this disk (`reboot -f`), power
 #                     off after the second
+#   vtpm.halt=1       stay up after each boot instead of powering off: the host reboots or stops
+#                     the VM itself (make demo does, through vtpmctl)
 #
 # Data disk (/dev/vda, raw): a tar archive. The host writes disk-format (and seal/ to unseal in a
 # later run); the guest extracts it at start and writes it back at the end with boot-count and
@@ -39,6 +41,7 @@ FAILS=""
 DISK=""
 TEST=basic
 REBOOT=0
+HALT=0
 
 result() {
     echo "VTPM-RESULT boot=$BOOT $1=$2"
@@ -78,6 +81,7 @@ setup() {
         case $arg in
         vtpm.test=*) TEST=${arg#vtpm.test=} ;;
         vtpm.reboot=*) REBOOT=${arg#vtpm.reboot=} ;;
+        vtpm.halt=*) HALT=${arg#vtpm.halt=} ;;
         esac
     done
 }
@@ -141,6 +145,10 @@ read_pcrs() {
             '' | *[!0-9A-Fa-f]*) fail "cannot read PCR $bank:$n from sysfs" ;;
             *) echo "$bank $n $v" | tr 'A-F' 'a-f' >>"$OUT/pcrs.txt" ;;
             esac
+            # the boot measurements (PCRs 0-7) of sha256 on the console too, for people
+            if [ "$bank" = sha256 ] && [ $n -lt 8 ]; then
+                result "pcr_sha256_$n" "$(echo "$v" | tr 'A-F' 'a-f')"
+            fi
             n=$((n + 1))
         done
     done
@@ -317,6 +325,8 @@ finish() {
     if [ "$REBOOT" = 1 ] && [ "$BOOT" = 1 ] && [ -z "$FAILS" ]; then
         echo "VTPM-REBOOT boot=$BOOT"
         reboot -f
+    elif [ "$HALT" = 1 ]; then
+        echo "VTPM-IDLE boot=$BOOT"
     else
         poweroff -f
     fi

@@ -32,14 +32,14 @@ static uint64_t test_now(void *ctx)
 static struct tpm *up_with_clock(void)
 {
     struct tpm_host host = {test_now, NULL};
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     struct tpm *t = tpm_new(NULL, &host);
     assert_non_null(t);
     tpm_init(t);
-    tc_begin(&c, ST_NO, TPM_CC_Startup);
-    tc_u16(&c, TPM_SU_CLEAR);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_Startup);
+    tb_u16(&c, TPM_SU_CLEAR);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     return t;
 }
 
@@ -54,35 +54,29 @@ struct attest {
     uint32_t reset, restart;
     uint8_t safe;
     uint64_t fw;
-    struct trsp body; /* the TPMU_ATTEST member, cursor at its start */
+    struct rsp body; /* the TPMU_ATTEST member, cursor at its start */
     uint8_t raw[1024];
     uint16_t raw_len;
 };
 
-static uint64_t tr_u64(struct trsp *r)
-{
-    uint64_t v = (uint64_t)tr_u32(r) << 32;
-    return v | tr_u32(r);
-}
-
 /* Parse TPM2B_ATTEST at r's cursor; checks that the size covers exactly the structure is left
  * to each test (it knows the member's length). */
-static void parse_attest(struct trsp *r, struct attest *a)
+static void parse_attest(struct rsp *r, struct attest *a)
 {
-    a->raw_len = tr_2b(r, a->raw, sizeof(a->raw));
+    a->raw_len = rs_2b(r, a->raw, sizeof(a->raw));
     memcpy(a->body.b, a->raw, a->raw_len);
     a->body.n = a->raw_len;
     a->body.off = 0;
-    struct trsp *b = &a->body;
-    a->magic = tr_u32(b);
-    a->type = tr_u16(b);
-    a->signer_len = tr_2b(b, a->signer, sizeof(a->signer));
-    a->extra_len = tr_2b(b, a->extra, sizeof(a->extra));
-    a->clock = tr_u64(b);
-    a->reset = tr_u32(b);
-    a->restart = tr_u32(b);
-    a->safe = tr_u8(b);
-    a->fw = tr_u64(b);
+    struct rsp *b = &a->body;
+    a->magic = rs_u32(b);
+    a->type = rs_u16(b);
+    a->signer_len = rs_2b(b, a->signer, sizeof(a->signer));
+    a->extra_len = rs_2b(b, a->extra, sizeof(a->extra));
+    a->clock = rs_u64(b);
+    a->reset = rs_u32(b);
+    a->restart = rs_u32(b);
+    a->safe = rs_u8(b);
+    a->fw = rs_u64(b);
 }
 
 struct clockinfo {
@@ -93,37 +87,37 @@ struct clockinfo {
 
 static void read_clock(struct tpm *t, struct clockinfo *ci)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_ReadClock);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    ci->time = tr_u64(&r);
-    ci->clock = tr_u64(&r);
-    ci->reset = tr_u32(&r);
-    ci->restart = tr_u32(&r);
-    ci->safe = tr_u8(&r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_ReadClock);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    ci->time = rs_u64(&r);
+    ci->clock = rs_u64(&r);
+    ci->reset = rs_u32(&r);
+    ci->restart = rs_u32(&r);
+    ci->safe = rs_u8(&r);
 }
 
 /* Quote with the key's own scheme over one selection of a bank. */
 static uint32_t quote(struct tpm *t, uint32_t h, const uint8_t *nonce, uint16_t nl,
                       uint16_t bank, uint32_t pcr_mask, struct attest *a, struct tk_sig *sig)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_Quote);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, nonce, nl);
-    tc_u16(&c, TPM_ALG_NULL);
-    tc_u32(&c, 1);
-    tc_u16(&c, bank);
-    tc_u8(&c, 3);
-    tc_u8(&c, (uint8_t)pcr_mask);
-    tc_u8(&c, (uint8_t)(pcr_mask >> 8));
-    tc_u8(&c, (uint8_t)(pcr_mask >> 16));
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_Quote);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, nonce, nl);
+    tb_u16(&c, TPM_ALG_NULL);
+    tb_u32(&c, 1);
+    tb_u16(&c, bank);
+    tb_u8(&c, 3);
+    tb_u8(&c, (uint8_t)pcr_mask);
+    tb_u8(&c, (uint8_t)(pcr_mask >> 8));
+    tb_u8(&c, (uint8_t)(pcr_mask >> 16));
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
+        (void)rs_u32(&r);
         parse_attest(&r, a);
         tk_parse_sig(&r, sig);
         assert_int_equal(r.off, r.n - 5); /* then the password session's response */
@@ -133,17 +127,17 @@ static uint32_t quote(struct tpm *t, uint32_t h, const uint8_t *nonce, uint16_t 
 
 static void pcr_extend(struct tpm *t, uint32_t pcr, uint8_t fill)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     uint8_t d[32];
     memset(d, fill, sizeof(d));
-    tc_begin(&c, ST_S, TPM_CC_PCR_Extend);
-    tc_u32(&c, pcr);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u32(&c, 1);
-    tc_u16(&c, TPM_ALG_SHA256);
-    tc_bytes(&c, d, 32);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_PCR_Extend);
+    tb_u32(&c, pcr);
+    tb_pws(&c, pw_empty, 1);
+    tb_u32(&c, 1);
+    tb_u16(&c, TPM_ALG_SHA256);
+    tb_bytes(&c, d, 32);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
 }
 
 /* H(PCR[i] for i in mask, ascending) of the SHA-256 bank, read back with PCR_Read. */
@@ -155,20 +149,20 @@ static void pcr_digest(struct tpm *t, uint32_t mask, uint8_t *out)
         if (!((mask >> i) & 1)) {
             continue;
         }
-        struct tcmd c;
-        struct trsp r;
-        tc_begin(&c, ST_NO, TPM_CC_PCR_Read);
-        tc_u32(&c, 1);
-        tc_u16(&c, TPM_ALG_SHA256);
-        tc_u8(&c, 3);
-        tc_u8(&c, (uint8_t)(i < 8 ? 1u << i : 0));
-        tc_u8(&c, (uint8_t)(i >= 8 && i < 16 ? 1u << (i - 8) : 0));
-        tc_u8(&c, (uint8_t)(i >= 16 ? 1u << (i - 16) : 0));
-        assert_int_equal(tc_run(t, &c, &r), 0);
-        (void)tr_u32(&r);     /* pcrUpdateCounter */
+        struct tb c;
+        struct rsp r;
+        tb_start(&c, ST_NO, TPM_CC_PCR_Read);
+        tb_u32(&c, 1);
+        tb_u16(&c, TPM_ALG_SHA256);
+        tb_u8(&c, 3);
+        tb_u8(&c, (uint8_t)(i < 8 ? 1u << i : 0));
+        tb_u8(&c, (uint8_t)(i >= 8 && i < 16 ? 1u << (i - 8) : 0));
+        tb_u8(&c, (uint8_t)(i >= 16 ? 1u << (i - 16) : 0));
+        assert_int_equal(tt_exec(t, &c, &r), 0);
+        (void)rs_u32(&r);     /* pcrUpdateCounter */
         r.off += 4 + 2 + 1 + 3; /* the selection echoed */
-        assert_int_equal(tr_u32(&r), 1);
-        assert_int_equal(tr_2b(&r, all + n, 32), 32);
+        assert_int_equal(rs_u32(&r), 1);
+        assert_int_equal(rs_2b(&r, all + n, 32), 32);
         n += 32;
     }
     uint16_t l;
@@ -215,15 +209,15 @@ static void test_quote_layout(void **state)
     assert_int_equal(a.safe, 1);
     assert_int_equal(a.fw, FW_DEFAULT);
     /* TPMS_QUOTE_INFO: the selection as asked, then the digest of those PCRs */
-    struct trsp *b = &a.body;
-    assert_int_equal(tr_u32(b), 1);
-    assert_int_equal(tr_u16(b), TPM_ALG_SHA256);
-    assert_int_equal(tr_u8(b), 3);
-    assert_int_equal(tr_u8(b), 0xFF);
-    assert_int_equal(tr_u8(b), 0x00);
-    assert_int_equal(tr_u8(b), 0x01);
+    struct rsp *b = &a.body;
+    assert_int_equal(rs_u32(b), 1);
+    assert_int_equal(rs_u16(b), TPM_ALG_SHA256);
+    assert_int_equal(rs_u8(b), 3);
+    assert_int_equal(rs_u8(b), 0xFF);
+    assert_int_equal(rs_u8(b), 0x00);
+    assert_int_equal(rs_u8(b), 0x01);
     uint8_t got[32];
-    assert_int_equal(tr_2b(b, got, 32), 32);
+    assert_int_equal(rs_2b(b, got, 32), 32);
     pcr_digest(t, mask, want);
     assert_memory_equal(got, want, 32);
     assert_int_equal(b->off, a.raw_len); /* nothing after the member */
@@ -250,45 +244,45 @@ static void test_quote_layout(void **state)
     assert_int_equal(quote(t, sh, nonce, 4, TPM_ALG_SHA256, mask, &a2, &sig),
                      RCH(TPM_RC_KEY, 1));
     {
-        struct tcmd c;
-        struct trsp r;
-        tc_begin(&c, ST_S, TPM_CC_Quote);
-        tc_u32(&c, h);
-        tc_pw_sessions(&c, pw_empty, 1);
-        tc_2b(&c, nonce, 4);
+        struct tb c;
+        struct rsp r;
+        tb_start(&c, ST_S, TPM_CC_Quote);
+        tb_u32(&c, h);
+        tb_pws(&c, pw_empty, 1);
+        tb_2b(&c, nonce, 4);
         tk_scheme(&c, TPM_ALG_ECDSA, TPM_ALG_SHA384, 0);
-        tc_u32(&c, 0);
-        assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_SCHEME, 2));
+        tb_u32(&c, 0);
+        assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_SCHEME, 2));
         /* the NULL handle: no hash to digest the PCRs with */
-        tc_begin(&c, ST_S, TPM_CC_Quote);
-        tc_u32(&c, TPM_RH_NULL);
-        tc_pw_sessions(&c, pw_empty, 1);
-        tc_2b(&c, nonce, 4);
+        tb_start(&c, ST_S, TPM_CC_Quote);
+        tb_u32(&c, TPM_RH_NULL);
+        tb_pws(&c, pw_empty, 1);
+        tb_2b(&c, nonce, 4);
         tk_scheme(&c, TPM_ALG_ECDSA, TPM_ALG_SHA256, 0);
-        tc_u32(&c, 0);
-        assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_SCHEME, 2));
+        tb_u32(&c, 0);
+        assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_SCHEME, 2));
         /* qualifyingData larger than TPM2B_DATA */
         uint8_t big[67] = {0};
-        tc_begin(&c, ST_S, TPM_CC_Quote);
-        tc_u32(&c, h);
-        tc_pw_sessions(&c, pw_empty, 1);
-        tc_2b(&c, big, sizeof(big));
-        tc_u16(&c, TPM_ALG_NULL);
-        tc_u32(&c, 0);
-        assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_SIZE, 1));
+        tb_start(&c, ST_S, TPM_CC_Quote);
+        tb_u32(&c, h);
+        tb_pws(&c, pw_empty, 1);
+        tb_2b(&c, big, sizeof(big));
+        tb_u16(&c, TPM_ALG_NULL);
+        tb_u32(&c, 0);
+        assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_SIZE, 1));
         /* a bank that is not implemented */
-        tc_begin(&c, ST_S, TPM_CC_Quote);
-        tc_u32(&c, h);
-        tc_pw_sessions(&c, pw_empty, 1);
-        tc_2b(&c, nonce, 4);
-        tc_u16(&c, TPM_ALG_NULL);
-        tc_u32(&c, 1);
-        tc_u16(&c, 0x0012); /* SM3 */
-        tc_u8(&c, 3);
-        tc_u8(&c, 1);
-        tc_u8(&c, 0);
-        tc_u8(&c, 0);
-        assert_int_equal(tc_run(t, &c, &r) & 0xBF, TPM_RC_HASH & 0xBF);
+        tb_start(&c, ST_S, TPM_CC_Quote);
+        tb_u32(&c, h);
+        tb_pws(&c, pw_empty, 1);
+        tb_2b(&c, nonce, 4);
+        tb_u16(&c, TPM_ALG_NULL);
+        tb_u32(&c, 1);
+        tb_u16(&c, 0x0012); /* SM3 */
+        tb_u8(&c, 3);
+        tb_u8(&c, 1);
+        tb_u8(&c, 0);
+        tb_u8(&c, 0);
+        assert_int_equal(tt_exec(t, &c, &r) & 0xBF, TPM_RC_HASH & 0xBF);
     }
     tpm_free(t);
 }
@@ -335,15 +329,15 @@ static void test_obfuscation(void **state)
     assert_int_equal(a2.fw, a.fw);
 
     /* A TPM Restart moves restartCount by one, seen through the same offset. */
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_Shutdown);
-    tc_u16(&c, TPM_SU_STATE);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_Shutdown);
+    tb_u16(&c, TPM_SU_STATE);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     tpm_init(t);
-    tc_begin(&c, ST_NO, TPM_CC_Startup);
-    tc_u16(&c, TPM_SU_CLEAR);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_Startup);
+    tb_u16(&c, TPM_SU_CLEAR);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     read_clock(t, &ci);
     assert_int_equal(
         tk_external(t, TPM_RH_NULL, &kd, k1.d, 32, k1.x, 32, k1.y, 32, &h1), 0);
@@ -352,13 +346,13 @@ static void test_obfuscation(void **state)
     assert_int_equal((uint32_t)(a2.restart - a.restart), 1);
     assert_int_equal(a2.fw, a.fw);
     /* A TPM Reset moves resetCount by one and restartCount back to 0. */
-    tc_begin(&c, ST_NO, TPM_CC_Shutdown);
-    tc_u16(&c, TPM_SU_CLEAR);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_Shutdown);
+    tb_u16(&c, TPM_SU_CLEAR);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     tpm_init(t);
-    tc_begin(&c, ST_NO, TPM_CC_Startup);
-    tc_u16(&c, TPM_SU_CLEAR);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_Startup);
+    tb_u16(&c, TPM_SU_CLEAR);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_int_equal(
         tk_external(t, TPM_RH_NULL, &kd, k1.d, 32, k1.x, 32, k1.y, 32, &h1), 0);
     struct attest a3;
@@ -375,18 +369,18 @@ static void test_obfuscation(void **state)
 static uint32_t certify(struct tpm *t, uint32_t obj, uint32_t signer, const uint8_t *q,
                         uint16_t ql, struct attest *a, struct tk_sig *sig)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_Certify);
-    tc_u32(&c, obj);
-    tc_u32(&c, signer);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_Certify);
+    tb_u32(&c, obj);
+    tb_u32(&c, signer);
     static const char *const two[] = {"", ""};
-    tc_pw_sessions(&c, two, 2);
-    tc_2b(&c, q, ql);
-    tc_u16(&c, TPM_ALG_NULL);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_pws(&c, two, 2);
+    tb_2b(&c, q, ql);
+    tb_u16(&c, TPM_ALG_NULL);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
+        (void)rs_u32(&r);
         parse_attest(&r, a);
         tk_parse_sig(&r, sig);
     }
@@ -418,9 +412,9 @@ static void test_certify(void **state)
     assert_memory_equal(a.signer, sp.qname, sp.qname_len);
     assert_memory_equal(a.extra, q, sizeof(q));
     uint8_t nm[70];
-    assert_int_equal(tr_2b(&a.body, nm, sizeof(nm)), op.name_len);
+    assert_int_equal(rs_2b(&a.body, nm, sizeof(nm)), op.name_len);
     assert_memory_equal(nm, op.name, op.name_len);
-    assert_int_equal(tr_2b(&a.body, nm, sizeof(nm)), op.qname_len);
+    assert_int_equal(rs_2b(&a.body, nm, sizeof(nm)), op.qname_len);
     assert_memory_equal(nm, op.qname, op.qname_len);
     assert_int_equal(a.body.off, a.raw_len);
     ossl_digest(TPM_ALG_SHA256, a.raw, a.raw_len, d, &dl);
@@ -458,53 +452,53 @@ static void test_certify_creation(void **state)
     assert_int_equal(tk_create_load(t, parent, &cd, NULL, 0, &obj2, &cr2), 0);
     assert_int_equal(tk_read_public(t, obj, &op), 0);
 
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
 #define CERTIFY_CREATION(obj_, hash_, hl_, tk_, tkl_)                                          \
     do {                                                                                     \
-        tc_begin(&c, ST_S, TPM_CC_CertifyCreation);                                          \
-        tc_u32(&c, signer);                                                                  \
-        tc_u32(&c, obj_);                                                                    \
-        tc_pw_sessions(&c, pw_empty, 1);                                                     \
-        tc_u16(&c, 0);                                                                       \
-        tc_2b(&c, hash_, hl_);                                                               \
-        tc_u16(&c, TPM_ALG_NULL);                                                            \
-        tc_bytes(&c, tk_, tkl_);                                                             \
+        tb_start(&c, ST_S, TPM_CC_CertifyCreation);                                          \
+        tb_u32(&c, signer);                                                                  \
+        tb_u32(&c, obj_);                                                                    \
+        tb_pws(&c, pw_empty, 1);                                                     \
+        tb_u16(&c, 0);                                                                       \
+        tb_2b(&c, hash_, hl_);                                                               \
+        tb_u16(&c, TPM_ALG_NULL);                                                            \
+        tb_bytes(&c, tk_, tkl_);                                                             \
     } while (0)
     CERTIFY_CREATION(obj, cr.hash, cr.hash_len, cr.ticket, cr.ticket_len);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     struct attest a;
     struct tk_sig sig;
-    (void)tr_u32(&r);
+    (void)rs_u32(&r);
     parse_attest(&r, &a);
     tk_parse_sig(&r, &sig);
     assert_int_equal(a.type, TPM_ST_ATTEST_CREATION);
     uint8_t nm[70];
-    assert_int_equal(tr_2b(&a.body, nm, sizeof(nm)), op.name_len);
+    assert_int_equal(rs_2b(&a.body, nm, sizeof(nm)), op.name_len);
     assert_memory_equal(nm, op.name, op.name_len);
-    assert_int_equal(tr_2b(&a.body, nm, sizeof(nm)), cr.hash_len);
+    assert_int_equal(rs_2b(&a.body, nm, sizeof(nm)), cr.hash_len);
     assert_memory_equal(nm, cr.hash, cr.hash_len);
     assert_int_equal(sig.alg, TPM_ALG_ECSCHNORR);
     /* another object's ticket, an altered ticket, another hash, another hierarchy */
     CERTIFY_CREATION(obj, cr2.hash, cr2.hash_len, cr2.ticket, cr2.ticket_len);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_TICKET, 4));
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_TICKET, 4));
     cr2 = cr;
     cr2.ticket[cr2.ticket_len - 1] ^= 1;
     CERTIFY_CREATION(obj, cr2.hash, cr2.hash_len, cr2.ticket, cr2.ticket_len);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_TICKET, 4));
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_TICKET, 4));
     cr2 = cr;
     cr2.hash[0] ^= 1;
     CERTIFY_CREATION(obj, cr2.hash, cr2.hash_len, cr2.ticket, cr2.ticket_len);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_TICKET, 4));
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_TICKET, 4));
     cr2 = cr;
     cr2.ticket[5] = 0x0B; /* TPM_RH_ENDORSEMENT */
     CERTIFY_CREATION(obj, cr2.hash, cr2.hash_len, cr2.ticket, cr2.ticket_len);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_TICKET, 4));
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_TICKET, 4));
     /* a ticket of the wrong kind */
     cr2 = cr;
     cr2.ticket[1] = 0x24; /* TPM_ST_HASHCHECK */
     CERTIFY_CREATION(obj, cr2.hash, cr2.hash_len, cr2.ticket, cr2.ticket_len);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_TAG, 4));
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_TAG, 4));
 #undef CERTIFY_CREATION
     tpm_free(t);
 }
@@ -521,30 +515,30 @@ static void test_gettime(void **state)
     assert_int_equal(tk_external(t, TPM_RH_NULL, &kd, k.d, 32, k.x, 32, k.y, 32, &h), 0);
     now_ms += 777;
     read_clock(t, &ci);
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     static const char *const two[] = {"", ""};
-    tc_begin(&c, ST_S, TPM_CC_GetTime);
-    tc_u32(&c, TPM_RH_ENDORSEMENT);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, two, 2);
-    tc_2b(&c, "nonce", 5);
-    tc_u16(&c, TPM_ALG_NULL);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_GetTime);
+    tb_u32(&c, TPM_RH_ENDORSEMENT);
+    tb_u32(&c, h);
+    tb_pws(&c, two, 2);
+    tb_2b(&c, "nonce", 5);
+    tb_u16(&c, TPM_ALG_NULL);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     struct attest a;
     struct tk_sig sig;
-    (void)tr_u32(&r);
+    (void)rs_u32(&r);
     parse_attest(&r, &a);
     tk_parse_sig(&r, &sig);
     assert_int_equal(a.type, TPM_ST_ATTEST_TIME);
     /* TPMS_TIME_ATTEST_INFO: the time plain, though the head is obfuscated for this key */
-    struct trsp *b = &a.body;
-    assert_int_equal(tr_u64(b), ci.time);
-    assert_int_equal(tr_u64(b), ci.clock);
-    assert_int_equal(tr_u32(b), ci.reset);
-    assert_int_equal(tr_u32(b), ci.restart);
-    assert_int_equal(tr_u8(b), ci.safe);
-    assert_int_equal(tr_u64(b), FW_DEFAULT);
+    struct rsp *b = &a.body;
+    assert_int_equal(rs_u64(b), ci.time);
+    assert_int_equal(rs_u64(b), ci.clock);
+    assert_int_equal(rs_u32(b), ci.reset);
+    assert_int_equal(rs_u32(b), ci.restart);
+    assert_int_equal(rs_u8(b), ci.safe);
+    assert_int_equal(rs_u64(b), FW_DEFAULT);
     assert_int_equal(b->off, a.raw_len);
     assert_true(a.fw != FW_DEFAULT);
     assert_int_equal(a.clock, ci.clock);
@@ -554,13 +548,13 @@ static void test_gettime(void **state)
     assert_true(ossl_verify(k.pkey, &sig, d, dl));
     /* the privacy administrator's authorization is required */
     static const char *const bad[] = {"wrong", ""};
-    tc_begin(&c, ST_S, TPM_CC_GetTime);
-    tc_u32(&c, TPM_RH_ENDORSEMENT);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, bad, 2);
-    tc_2b(&c, "nonce", 5);
-    tc_u16(&c, TPM_ALG_NULL);
-    assert_int_equal(tc_run(t, &c, &r), TPM_RC_BAD_AUTH | 0x900); /* session 1 */
+    tb_start(&c, ST_S, TPM_CC_GetTime);
+    tb_u32(&c, TPM_RH_ENDORSEMENT);
+    tb_u32(&c, h);
+    tb_pws(&c, bad, 2);
+    tb_2b(&c, "nonce", 5);
+    tb_u16(&c, TPM_ALG_NULL);
+    assert_int_equal(tt_exec(t, &c, &r), TPM_RC_BAD_AUTH | 0x900); /* session 1 */
     EVP_PKEY_free(k.pkey);
     tpm_free(t);
 }
@@ -617,18 +611,18 @@ static void rp_hash(uint32_t cc, const uint8_t *rparams, size_t rl, uint8_t *out
 static uint32_t get_command_audit(struct tpm *t, uint32_t signer, struct attest *a,
                                   struct tk_sig *sig)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     static const char *const two[] = {"", ""};
-    tc_begin(&c, ST_S, TPM_CC_GetCommandAuditDigest);
-    tc_u32(&c, TPM_RH_ENDORSEMENT);
-    tc_u32(&c, signer);
-    tc_pw_sessions(&c, two, 2);
-    tc_u16(&c, 0);
-    tc_u16(&c, TPM_ALG_NULL);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_start(&c, ST_S, TPM_CC_GetCommandAuditDigest);
+    tb_u32(&c, TPM_RH_ENDORSEMENT);
+    tb_u32(&c, signer);
+    tb_pws(&c, two, 2);
+    tb_u16(&c, 0);
+    tb_u16(&c, TPM_ALG_NULL);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
+        (void)rs_u32(&r);
         parse_attest(&r, a);
         tk_parse_sig(&r, sig);
     }
@@ -641,8 +635,8 @@ static void test_command_audit_digest(void **state)
     struct tpm *t = up_with_clock();
     struct ossl_ec k;
     uint32_t h;
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     uint8_t digest[32] = {0}, cp[32], rp[32];
     ossl_ec_new(&k, TPM_ECC_NIST_P256);
     struct kdesc kd = kd_ecc(TPM_ECC_NIST_P256, A_EXT | A_SIGN, TPM_ALG_ECDSA, TPM_ALG_SHA256);
@@ -660,11 +654,11 @@ static void test_command_audit_digest(void **state)
     pl += 4;
     be32put(params + pl, 0);
     pl += 4;
-    tc_begin(&c, ST_S, TPM_CC_SetCommandCodeAuditStatus);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_bytes(&c, params, pl);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_SetCommandCodeAuditStatus);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
+    tb_bytes(&c, params, pl);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     uint8_t owner_name[4];
     be32put(owner_name, TPM_RH_OWNER);
     cp_hash(TPM_CC_SetCommandCodeAuditStatus, owner_name, 4, params, pl, cp);
@@ -673,27 +667,27 @@ static void test_command_audit_digest(void **state)
 
     for (int i = 0; i < 2; i++) {
         uint8_t p2[2] = {0, 8};
-        tc_begin(&c, ST_NO, TPM_CC_GetRandom);
-        tc_bytes(&c, p2, 2);
-        assert_int_equal(tc_run(t, &c, &r), 0);
+        tb_start(&c, ST_NO, TPM_CC_GetRandom);
+        tb_bytes(&c, p2, 2);
+        assert_int_equal(tt_exec(t, &c, &r), 0);
         cp_hash(TPM_CC_GetRandom, NULL, 0, p2, 2, cp);
         rp_hash(TPM_CC_GetRandom, r.b + 10, r.n - 10, rp);
         audit_extend(digest, cp, rp);
         /* a command that is not audited leaves the digest alone */
-        tc_begin(&c, ST_NO, TPM_CC_ReadClock);
-        assert_int_equal(tc_run(t, &c, &r), 0);
+        tb_start(&c, ST_NO, TPM_CC_ReadClock);
+        assert_int_equal(tt_exec(t, &c, &r), 0);
     }
 
     struct attest a;
     struct tk_sig sig;
     assert_int_equal(get_command_audit(t, h, &a, &sig), 0);
     assert_int_equal(a.type, TPM_ST_ATTEST_COMMAND_AUDIT);
-    struct trsp *b = &a.body;
-    uint64_t counter = tr_u64(b);
+    struct rsp *b = &a.body;
+    uint64_t counter = rs_u64(b);
     assert_true(counter >= 1);
-    assert_int_equal(tr_u16(b), TPM_ALG_SHA256);
+    assert_int_equal(rs_u16(b), TPM_ALG_SHA256);
     uint8_t got[32];
-    assert_int_equal(tr_2b(b, got, 32), 32);
+    assert_int_equal(rs_2b(b, got, 32), 32);
     assert_memory_equal(got, digest, 32);
     /* commandDigest = H(GetRandom? no: ascending: SetCommandCodeAuditStatus, GetRandom) */
     uint8_t list[8], want[32];
@@ -701,7 +695,7 @@ static void test_command_audit_digest(void **state)
     be32put(list, TPM_CC_SetCommandCodeAuditStatus);
     be32put(list + 4, TPM_CC_GetRandom);
     ossl_digest(TPM_ALG_SHA256, list, 8, want, &l);
-    assert_int_equal(tr_2b(b, got, 32), 32);
+    assert_int_equal(rs_2b(b, got, 32), 32);
     assert_memory_equal(got, want, 32);
     assert_int_equal(b->off, a.raw_len);
     uint8_t d[32];
@@ -710,9 +704,9 @@ static void test_command_audit_digest(void **state)
 
     /* a signed report closed the run: the next audited command opens another */
     uint8_t p2[2] = {0, 4};
-    tc_begin(&c, ST_NO, TPM_CC_GetRandom);
-    tc_bytes(&c, p2, 2);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_GetRandom);
+    tb_bytes(&c, p2, 2);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     memset(digest, 0, 32);
     cp_hash(TPM_CC_GetRandom, NULL, 0, p2, 2, cp);
     rp_hash(TPM_CC_GetRandom, r.b + 10, r.n - 10, rp);
@@ -720,12 +714,12 @@ static void test_command_audit_digest(void **state)
     /* ... reported unsigned by the NULL signer, which does not close it */
     assert_int_equal(get_command_audit(t, TPM_RH_NULL, &a, &sig), 0);
     assert_int_equal(sig.alg, TPM_ALG_NULL);
-    assert_int_equal(tr_u64(&a.body), counter + 1);
-    (void)tr_u16(&a.body);
-    assert_int_equal(tr_2b(&a.body, got, 32), 32);
+    assert_int_equal(rs_u64(&a.body), counter + 1);
+    (void)rs_u16(&a.body);
+    assert_int_equal(rs_2b(&a.body, got, 32), 32);
     assert_memory_equal(got, digest, 32);
     assert_int_equal(get_command_audit(t, TPM_RH_NULL, &a, &sig), 0);
-    assert_int_equal(tr_u64(&a.body), counter + 1);
+    assert_int_equal(rs_u64(&a.body), counter + 1);
     EVP_PKEY_free(k.pkey);
     tpm_free(t);
 }
@@ -739,8 +733,8 @@ struct audit_session {
 static void audit_get_random(struct tpm *t, struct audit_session *s, uint8_t attrs,
                              uint8_t *digest)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     uint8_t caller[32], cp[32], rp[32], mac[32], buf[128];
     unsigned int ml = 32;
     uint8_t p2[2] = {0, 16};
@@ -751,20 +745,20 @@ static void audit_get_random(struct tpm *t, struct audit_session *s, uint8_t att
     memcpy(buf + 64, s->nonce_tpm, 32);
     buf[96] = attrs;
     HMAC(EVP_sha256(), "", 0, buf, 97, mac, &ml);
-    tc_begin(&c, ST_S, TPM_CC_GetRandom);
+    tb_start(&c, ST_S, TPM_CC_GetRandom);
     size_t m = c.n;
-    tc_u32(&c, 0);
-    tc_u32(&c, s->h);
-    tc_2b(&c, caller, 32);
-    tc_u8(&c, attrs);
-    tc_2b(&c, mac, 32);
+    tb_u32(&c, 0);
+    tb_u32(&c, s->h);
+    tb_2b(&c, caller, 32);
+    tb_u8(&c, attrs);
+    tb_2b(&c, mac, 32);
     be32put(c.b + m, (uint32_t)(c.n - m - 4));
-    tc_bytes(&c, p2, 2);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    uint32_t psize = tr_u32(&r);
+    tb_bytes(&c, p2, 2);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    uint32_t psize = rs_u32(&r);
     rp_hash(TPM_CC_GetRandom, r.b + 14, psize, rp);
     r.off += psize;
-    assert_int_equal(tr_2b(&r, s->nonce_tpm, 32), 32);
+    assert_int_equal(rs_2b(&r, s->nonce_tpm, 32), 32);
     if (digest) {
         audit_extend(digest, cp, rp);
     }
@@ -773,19 +767,19 @@ static void audit_get_random(struct tpm *t, struct audit_session *s, uint8_t att
 static uint32_t get_session_audit(struct tpm *t, uint32_t signer, uint32_t session,
                                   struct attest *a, struct tk_sig *sig)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     static const char *const two[] = {"", ""};
-    tc_begin(&c, ST_S, TPM_CC_GetSessionAuditDigest);
-    tc_u32(&c, TPM_RH_ENDORSEMENT);
-    tc_u32(&c, signer);
-    tc_u32(&c, session);
-    tc_pw_sessions(&c, two, 2);
-    tc_u16(&c, 0);
-    tc_u16(&c, TPM_ALG_NULL);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_start(&c, ST_S, TPM_CC_GetSessionAuditDigest);
+    tb_u32(&c, TPM_RH_ENDORSEMENT);
+    tb_u32(&c, signer);
+    tb_u32(&c, session);
+    tb_pws(&c, two, 2);
+    tb_u16(&c, 0);
+    tb_u16(&c, TPM_ALG_NULL);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
+        (void)rs_u32(&r);
         parse_attest(&r, a);
         tk_parse_sig(&r, sig);
     }
@@ -798,24 +792,24 @@ static void test_session_audit_digest(void **state)
     struct tpm *t = up_with_clock();
     struct ossl_ec k;
     uint32_t h;
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     struct audit_session s;
     uint8_t digest[32] = {0}, caller[32] = {1};
     ossl_ec_new(&k, TPM_ECC_NIST_P256);
     struct kdesc kd = kd_ecc(TPM_ECC_NIST_P256, A_EXT | A_SIGN, TPM_ALG_ECDSA, TPM_ALG_SHA256);
     assert_int_equal(tk_external(t, TPM_RH_NULL, &kd, k.d, 32, k.x, 32, k.y, 32, &h), 0);
-    tc_begin(&c, ST_NO, TPM_CC_StartAuthSession);
-    tc_u32(&c, TPM_RH_NULL);
-    tc_u32(&c, TPM_RH_NULL);
-    tc_2b(&c, caller, 32);
-    tc_u16(&c, 0);
-    tc_u8(&c, 0x00); /* TPM_SE_HMAC */
-    tc_u16(&c, TPM_ALG_NULL);
-    tc_u16(&c, TPM_ALG_SHA256);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    s.h = tr_u32(&r);
-    assert_int_equal(tr_2b(&r, s.nonce_tpm, 32), 32);
+    tb_start(&c, ST_NO, TPM_CC_StartAuthSession);
+    tb_u32(&c, TPM_RH_NULL);
+    tb_u32(&c, TPM_RH_NULL);
+    tb_2b(&c, caller, 32);
+    tb_u16(&c, 0);
+    tb_u8(&c, 0x00); /* TPM_SE_HMAC */
+    tb_u16(&c, TPM_ALG_NULL);
+    tb_u16(&c, TPM_ALG_SHA256);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    s.h = rs_u32(&r);
+    assert_int_equal(rs_2b(&r, s.nonce_tpm, 32), 32);
 
     /* not yet an audit session */
     struct attest a;
@@ -826,9 +820,9 @@ static void test_session_audit_digest(void **state)
     audit_get_random(t, &s, 0x81, digest);
     assert_int_equal(get_session_audit(t, h, s.h, &a, &sig), 0);
     assert_int_equal(a.type, TPM_ST_ATTEST_SESSION_AUDIT);
-    assert_int_equal(tr_u8(&a.body), 1); /* exclusive: nothing else ran in between */
+    assert_int_equal(rs_u8(&a.body), 1); /* exclusive: nothing else ran in between */
     uint8_t got[32];
-    assert_int_equal(tr_2b(&a.body, got, 32), 32);
+    assert_int_equal(rs_2b(&a.body, got, 32), 32);
     assert_memory_equal(got, digest, 32);
     assert_int_equal(a.body.off, a.raw_len);
     uint8_t d[32];
@@ -837,13 +831,13 @@ static void test_session_audit_digest(void **state)
     assert_true(ossl_verify(k.pkey, &sig, d, l));
     /* that report ran outside the session: no longer exclusive */
     assert_int_equal(get_session_audit(t, h, s.h, &a, &sig), 0);
-    assert_int_equal(tr_u8(&a.body), 0);
+    assert_int_equal(rs_u8(&a.body), 0);
     /* auditReset starts over from zeros, exclusive again */
     memset(digest, 0, 32);
     audit_get_random(t, &s, 0x81 | 0x04, digest); /* auditReset */
     assert_int_equal(get_session_audit(t, h, s.h, &a, &sig), 0);
-    assert_int_equal(tr_u8(&a.body), 1);
-    assert_int_equal(tr_2b(&a.body, got, 32), 32);
+    assert_int_equal(rs_u8(&a.body), 1);
+    assert_int_equal(rs_2b(&a.body, got, 32), 32);
     assert_memory_equal(got, digest, 32);
     /* a password "session" handle is not an HMAC session */
     assert_int_equal(get_session_audit(t, h, 0x40000009, &a, &sig), RCH(TPM_RC_VALUE, 3));
@@ -862,13 +856,13 @@ static struct tpm *reload(const struct tpm_buf *b, uint16_t su)
 {
     struct tpm_host host = {test_now, NULL};
     struct tpm *t = tpm_new(NULL, &host);
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     assert_int_equal(tpm_state_load(t, TPM_STATE_PERMANENT, b->data, b->len), 0);
     tpm_init(t);
-    tc_begin(&c, ST_NO, TPM_CC_Startup);
-    tc_u16(&c, su);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_Startup);
+    tb_u16(&c, su);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     return t;
 }
 
@@ -877,8 +871,8 @@ static void test_clock(void **state)
     (void)state;
     struct tpm_buf b = {0};
     struct clockinfo ci, ci2;
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     now_ms = 1000000;
     struct tpm *t = up_with_clock();
     save(t, &b);
@@ -914,9 +908,9 @@ static void test_clock(void **state)
 
     /* an orderly shutdown keeps it safe, and Clock continues from the saved value */
     now_ms += 5000;
-    tc_begin(&c, ST_NO, TPM_CC_Shutdown);
-    tc_u16(&c, TPM_SU_CLEAR);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_Shutdown);
+    tb_u16(&c, TPM_SU_CLEAR);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     save(t, &b);
     tpm_free(t);
     t = reload(&b, TPM_SU_CLEAR);
@@ -925,27 +919,27 @@ static void test_clock(void **state)
     assert_int_equal(ci.clock, saved_clock + 5000);
 
     /* ClockSet: forward only, not into the last 2^48 ms; the new value is kept */
-    tc_begin(&c, ST_S, TPM_CC_ClockSet);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u32(&c, 0);
-    tc_u32(&c, 10);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_VALUE, 1));
-    tc_begin(&c, ST_S, TPM_CC_ClockSet);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u32(&c, 0x00000100);
-    tc_u32(&c, 0);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_ClockSet);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
+    tb_u32(&c, 0);
+    tb_u32(&c, 10);
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_VALUE, 1));
+    tb_start(&c, ST_S, TPM_CC_ClockSet);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
+    tb_u32(&c, 0x00000100);
+    tb_u32(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_true(tpm_state_dirty(t));
     read_clock(t, &ci);
     assert_int_equal(ci.clock, 0x0000010000000000ull);
     /* ClockRateAdjust: coarse faster runs 10% fast */
-    tc_begin(&c, ST_S, TPM_CC_ClockRateAdjust);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u8(&c, 3);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_ClockRateAdjust);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
+    tb_u8(&c, 3);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     now_ms += 10000;
     read_clock(t, &ci2);
     assert_int_equal(ci2.clock - ci.clock, 11000);
@@ -962,21 +956,21 @@ static void test_clock(void **state)
 static uint32_t nv_certify(struct tpm *t, uint32_t signer, uint32_t auth, uint16_t size,
                            uint16_t offset, struct attest *a, struct tk_sig *sig)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     static const char *const two[] = {"", ""};
-    tc_begin(&c, ST_S, TPM_CC_NV_Certify);
-    tc_u32(&c, signer);
-    tc_u32(&c, auth);
-    tc_u32(&c, NV_INDEX);
-    tc_pw_sessions(&c, two, 2);
-    tc_2b(&c, "q", 1);
-    tc_u16(&c, TPM_ALG_NULL);
-    tc_u16(&c, size);
-    tc_u16(&c, offset);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_start(&c, ST_S, TPM_CC_NV_Certify);
+    tb_u32(&c, signer);
+    tb_u32(&c, auth);
+    tb_u32(&c, NV_INDEX);
+    tb_pws(&c, two, 2);
+    tb_2b(&c, "q", 1);
+    tb_u16(&c, TPM_ALG_NULL);
+    tb_u16(&c, size);
+    tb_u16(&c, offset);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
+        (void)rs_u32(&r);
         parse_attest(&r, a);
         tk_parse_sig(&r, sig);
     }
@@ -989,8 +983,8 @@ static void test_nv_certify(void **state)
     struct tpm *t = up_with_clock();
     struct ossl_ec k;
     uint32_t h;
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     uint8_t data[32], name[70], got[64], want[32], d[32];
     uint16_t name_len, l;
     struct attest a;
@@ -1002,41 +996,41 @@ static void test_nv_certify(void **state)
     struct kdesc kd = kd_ecc(TPM_ECC_NIST_P256, A_EXT | A_SIGN, TPM_ALG_ECDSA, TPM_ALG_SHA256);
     assert_int_equal(tk_external(t, TPM_RH_NULL, &kd, k.d, 32, k.x, 32, k.y, 32, &h), 0);
     /* an ordinary index of 32 bytes, read and written with its own authValue */
-    tc_begin(&c, ST_S, TPM_CC_NV_DefineSpace);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u16(&c, 0);
-    size_t m = tc_size16_begin(&c);
-    tc_u32(&c, NV_INDEX);
-    tc_u16(&c, TPM_ALG_SHA256);
-    tc_u32(&c, NVA_AUTHWRITE | NVA_AUTHREAD);
-    tc_u16(&c, 0);
-    tc_u16(&c, 32);
-    tc_size16_end(&c, m);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_NV_DefineSpace);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
+    tb_u16(&c, 0);
+    size_t m = tb_size16_begin(&c);
+    tb_u32(&c, NV_INDEX);
+    tb_u16(&c, TPM_ALG_SHA256);
+    tb_u32(&c, NVA_AUTHWRITE | NVA_AUTHREAD);
+    tb_u16(&c, 0);
+    tb_u16(&c, 32);
+    tb_size16_end(&c, m);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     /* not written yet */
     assert_int_equal(nv_certify(t, h, NV_INDEX, 8, 0, &a, &sig), TPM_RC_NV_UNINITIALIZED);
-    tc_begin(&c, ST_S, TPM_CC_NV_Write);
-    tc_u32(&c, NV_INDEX);
-    tc_u32(&c, NV_INDEX);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, data, 32);
-    tc_u16(&c, 0);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    tc_begin(&c, ST_NO, TPM_CC_NV_ReadPublic);
-    tc_u32(&c, NV_INDEX);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    (void)tr_2b(&r, NULL, 0);
-    name_len = tr_2b(&r, name, sizeof(name));
+    tb_start(&c, ST_S, TPM_CC_NV_Write);
+    tb_u32(&c, NV_INDEX);
+    tb_u32(&c, NV_INDEX);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, data, 32);
+    tb_u16(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_NV_ReadPublic);
+    tb_u32(&c, NV_INDEX);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    (void)rs_2b(&r, NULL, 0);
+    name_len = rs_2b(&r, name, sizeof(name));
 
     /* 16 bytes from offset 8: TPMS_NV_CERTIFY_INFO */
     assert_int_equal(nv_certify(t, h, NV_INDEX, 16, 8, &a, &sig), 0);
     assert_int_equal(a.magic, TPM_GENERATED_VALUE);
     assert_int_equal(a.type, TPM_ST_ATTEST_NV);
-    assert_int_equal(tr_2b(&a.body, got, sizeof(got)), name_len);
+    assert_int_equal(rs_2b(&a.body, got, sizeof(got)), name_len);
     assert_memory_equal(got, name, name_len);
-    assert_int_equal(tr_u16(&a.body), 8);
-    assert_int_equal(tr_2b(&a.body, got, sizeof(got)), 16);
+    assert_int_equal(rs_u16(&a.body), 8);
+    assert_int_equal(rs_2b(&a.body, got, sizeof(got)), 16);
     assert_memory_equal(got, data + 8, 16);
     assert_int_equal(a.body.off, a.raw_len);
     ossl_digest(TPM_ALG_SHA256, a.raw, a.raw_len, d, &l);
@@ -1045,9 +1039,9 @@ static void test_nv_certify(void **state)
     /* size = offset = 0: a digest of all of it (TPMS_NV_DIGEST_CERTIFY_INFO) */
     assert_int_equal(nv_certify(t, h, NV_INDEX, 0, 0, &a, &sig), 0);
     assert_int_equal(a.type, TPM_ST_ATTEST_NV_DIGEST);
-    assert_int_equal(tr_2b(&a.body, got, sizeof(got)), name_len);
+    assert_int_equal(rs_2b(&a.body, got, sizeof(got)), name_len);
     assert_memory_equal(got, name, name_len);
-    assert_int_equal(tr_2b(&a.body, got, sizeof(got)), 32);
+    assert_int_equal(rs_2b(&a.body, got, sizeof(got)), 32);
     ossl_digest(TPM_ALG_SHA256, data, 32, want, &l);
     assert_memory_equal(got, want, 32);
     assert_int_equal(a.body.off, a.raw_len);
@@ -1056,22 +1050,22 @@ static void test_nv_certify(void **state)
     assert_int_equal(nv_certify(t, h, NV_INDEX, 16, 17, &a, &sig), TPM_RC_NV_RANGE);
     assert_int_equal(nv_certify(t, h, NV_INDEX, 33, 0, &a, &sig), TPM_RC_NV_RANGE);
     assert_int_equal(nv_certify(t, h, TPM_RH_OWNER, 4, 0, &a, &sig), TPM_RC_NV_AUTHORIZATION);
-    tc_begin(&c, ST_S, TPM_CC_NV_Certify);
-    tc_u32(&c, h);
-    tc_u32(&c, NV_INDEX + 1);
-    tc_u32(&c, NV_INDEX + 1);
+    tb_start(&c, ST_S, TPM_CC_NV_Certify);
+    tb_u32(&c, h);
+    tb_u32(&c, NV_INDEX + 1);
+    tb_u32(&c, NV_INDEX + 1);
     static const char *const two[] = {"", ""};
-    tc_pw_sessions(&c, two, 2);
-    tc_u16(&c, 0);
-    tc_u16(&c, TPM_ALG_NULL);
-    tc_u16(&c, 0);
-    tc_u16(&c, 0);
-    assert_int_equal(tc_run(t, &c, &r), RCH(TPM_RC_HANDLE, 2));
+    tb_pws(&c, two, 2);
+    tb_u16(&c, 0);
+    tb_u16(&c, TPM_ALG_NULL);
+    tb_u16(&c, 0);
+    tb_u16(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), RCH(TPM_RC_HANDLE, 2));
     /* no signer: the structure with a NULL signature and an empty digest */
     assert_int_equal(nv_certify(t, TPM_RH_NULL, NV_INDEX, 0, 0, &a, &sig), 0);
     assert_int_equal(sig.alg, TPM_ALG_NULL);
-    (void)tr_2b(&a.body, NULL, 0);
-    assert_int_equal(tr_2b(&a.body, got, sizeof(got)), 0);
+    (void)rs_2b(&a.body, NULL, 0);
+    assert_int_equal(rs_2b(&a.body, got, sizeof(got)), 0);
     EVP_PKEY_free(k.pkey);
     tpm_free(t);
 }

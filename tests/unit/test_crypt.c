@@ -36,16 +36,16 @@ static uint32_t rsa_encrypt(struct tpm *t, uint32_t h, const uint8_t *m, uint16_
                             uint16_t scheme, uint16_t hash, const uint8_t *label, uint16_t ll,
                             uint8_t *out, uint16_t *ol)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_RSA_Encrypt);
-    tc_u32(&c, h);
-    tc_2b(&c, m, ml);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_RSA_Encrypt);
+    tb_u32(&c, h);
+    tb_2b(&c, m, ml);
     tk_scheme(&c, scheme, hash, 0);
-    tc_2b(&c, label, ll);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_2b(&c, label, ll);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        *ol = tr_2b(&r, out, 512);
+        *ol = rs_2b(&r, out, 512);
     }
     return rc;
 }
@@ -54,18 +54,18 @@ static uint32_t rsa_decrypt(struct tpm *t, uint32_t h, const uint8_t *m, uint16_
                             uint16_t scheme, uint16_t hash, const uint8_t *label, uint16_t ll,
                             uint8_t *out, uint16_t *ol)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_RSA_Decrypt);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, m, ml);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_RSA_Decrypt);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, m, ml);
     tk_scheme(&c, scheme, hash, 0);
-    tc_2b(&c, label, ll);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_2b(&c, label, ll);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
-        *ol = tr_2b(&r, out, 512);
+        (void)rs_u32(&r);
+        *ol = rs_2b(&r, out, 512);
     }
     return rc;
 }
@@ -206,22 +206,22 @@ static void test_rsa_encryption(void **state)
                      RCP(TPM_RC_VALUE, 1));
     /* oversized input: larger than TPM2B_PUBLIC_KEY_RSA */
     {
-        struct tcmd c;
-        struct trsp r;
+        struct tb c;
+        struct rsp r;
         static uint8_t huge[400];
-        tc_begin(&c, ST_NO, TPM_CC_RSA_Encrypt);
-        tc_u32(&c, h);
-        tc_2b(&c, huge, sizeof(huge));
-        tc_u16(&c, TPM_ALG_NULL);
-        tc_u16(&c, 0);
-        assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_SIZE, 1));
+        tb_start(&c, ST_NO, TPM_CC_RSA_Encrypt);
+        tb_u32(&c, h);
+        tb_2b(&c, huge, sizeof(huge));
+        tb_u16(&c, TPM_ALG_NULL);
+        tb_u16(&c, 0);
+        assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_SIZE, 1));
         /* a signing scheme is no decryption scheme */
-        tc_begin(&c, ST_NO, TPM_CC_RSA_Encrypt);
-        tc_u32(&c, h);
-        tc_2b(&c, secret, 4);
+        tb_start(&c, ST_NO, TPM_CC_RSA_Encrypt);
+        tb_u32(&c, h);
+        tb_2b(&c, secret, 4);
         tk_scheme(&c, TPM_ALG_RSASSA, TPM_ALG_SHA256, 0);
-        tc_u16(&c, 0);
-        assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_VALUE, 2));
+        tb_u16(&c, 0);
+        assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_VALUE, 2));
     }
     tk_flush(t, h);
 
@@ -280,19 +280,19 @@ static void ossl_ecdh(EVP_PKEY *mine, EVP_PKEY *peer, uint8_t *z, size_t *zl)
     EVP_PKEY_CTX_free(ctx);
 }
 
-static void rd_pt(struct trsp *r, uint8_t *x, uint8_t *y, uint16_t *n)
+static void rd_pt(struct rsp *r, uint8_t *x, uint8_t *y, uint16_t *n)
 {
-    (void)tr_u16(r);
-    *n = tr_2b(r, x, 66);
-    (void)tr_2b(r, y, 66);
+    (void)rs_u16(r);
+    *n = rs_2b(r, x, 66);
+    (void)rs_2b(r, y, 66);
 }
 
-static void tc_pt(struct tcmd *c, const uint8_t *x, const uint8_t *y, uint16_t n)
+static void tb_pt(struct tb *c, const uint8_t *x, const uint8_t *y, uint16_t n)
 {
-    size_t m = tc_size16_begin(c);
-    tc_2b(c, x, n);
-    tc_2b(c, y, n);
-    tc_size16_end(c, m);
+    size_t m = tb_size16_begin(c);
+    tb_2b(c, x, n);
+    tb_2b(c, y, n);
+    tb_size16_end(c, m);
 }
 
 static void test_ecdh(void **state)
@@ -301,8 +301,8 @@ static void test_ecdh(void **state)
     struct tpm *t = tk_up();
     struct ossl_ec k, peer;
     uint32_t h;
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     uint8_t zx[66], zy[66], qx[66], qy[66], want[66];
     uint16_t n;
     size_t wl;
@@ -312,9 +312,9 @@ static void test_ecdh(void **state)
     assert_int_equal(tk_external(t, TPM_RH_NULL, &d, k.d, 32, k.x, 32, k.y, 32, &h), 0);
 
     /* KeyGen: an ephemeral pair and Z = [de]Q; OpenSSL gets Z from d and the ephemeral Q */
-    tc_begin(&c, ST_NO, TPM_CC_ECDH_KeyGen);
-    tc_u32(&c, h);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_ECDH_KeyGen);
+    tb_u32(&c, h);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     rd_pt(&r, zx, zy, &n);
     assert_int_equal(n, 32);
     rd_pt(&r, qx, qy, &n);
@@ -325,12 +325,12 @@ static void test_ecdh(void **state)
     EVP_PKEY_free(eph);
 
     /* ZGen: [d]P for the peer's P */
-    tc_begin(&c, ST_S, TPM_CC_ECDH_ZGen);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_pt(&c, peer.x, peer.y, 32);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    (void)tr_u32(&r);
+    tb_start(&c, ST_S, TPM_CC_ECDH_ZGen);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_pt(&c, peer.x, peer.y, 32);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    (void)rs_u32(&r);
     rd_pt(&r, zx, zy, &n);
     ossl_ecdh(peer.pkey, k.pkey, want, &wl);
     assert_memory_equal(zx, want, 32);
@@ -338,34 +338,34 @@ static void test_ecdh(void **state)
     uint8_t bad[32];
     memcpy(bad, peer.y, 32);
     bad[31] ^= 1;
-    tc_begin(&c, ST_S, TPM_CC_ECDH_ZGen);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_pt(&c, peer.x, bad, 32);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_ECC_POINT, 1));
+    tb_start(&c, ST_S, TPM_CC_ECDH_ZGen);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_pt(&c, peer.x, bad, 32);
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_ECC_POINT, 1));
     /* an empty point, a point with trailing bytes inside its size */
-    tc_begin(&c, ST_S, TPM_CC_ECDH_ZGen);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u16(&c, 0);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_SIZE, 1));
-    tc_begin(&c, ST_S, TPM_CC_ECDH_ZGen);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u16(&c, 2 + 32 + 2 + 32 + 1);
-    tc_2b(&c, peer.x, 32);
-    tc_2b(&c, peer.y, 32);
-    tc_u8(&c, 0);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_SIZE, 1));
+    tb_start(&c, ST_S, TPM_CC_ECDH_ZGen);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_u16(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_SIZE, 1));
+    tb_start(&c, ST_S, TPM_CC_ECDH_ZGen);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_u16(&c, 2 + 32 + 2 + 32 + 1);
+    tb_2b(&c, peer.x, 32);
+    tb_2b(&c, peer.y, 32);
+    tb_u8(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_SIZE, 1));
     tk_flush(t, h);
     /* a signing key may not do ECDH */
     struct kdesc sd = kd_ecc(TPM_ECC_NIST_P256, A_EXT | A_SIGN, TPM_ALG_ECDSA, TPM_ALG_SHA256);
     assert_int_equal(tk_external(t, TPM_RH_NULL, &sd, k.d, 32, k.x, 32, k.y, 32, &h), 0);
-    tc_begin(&c, ST_S, TPM_CC_ECDH_ZGen);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_pt(&c, peer.x, peer.y, 32);
-    assert_int_equal(tc_run(t, &c, &r), RCH(TPM_RC_ATTRIBUTES, 1));
+    tb_start(&c, ST_S, TPM_CC_ECDH_ZGen);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_pt(&c, peer.x, peer.y, 32);
+    assert_int_equal(tt_exec(t, &c, &r), RCH(TPM_RC_ATTRIBUTES, 1));
     tk_flush(t, h);
     EVP_PKEY_free(k.pkey);
     EVP_PKEY_free(peer.pkey);
@@ -375,15 +375,15 @@ static void test_ecdh(void **state)
 static uint32_t ec_ephemeral(struct tpm *t, uint16_t curve, uint8_t *x, uint8_t *y,
                              uint16_t *counter)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     uint16_t n;
-    tc_begin(&c, ST_NO, TPM_CC_EC_Ephemeral);
-    tc_u16(&c, curve);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_start(&c, ST_NO, TPM_CC_EC_Ephemeral);
+    tb_u16(&c, curve);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
         rd_pt(&r, x, y, &n);
-        *counter = tr_u16(&r);
+        *counter = rs_u16(&r);
     }
     return rc;
 }
@@ -391,20 +391,20 @@ static uint32_t ec_ephemeral(struct tpm *t, uint16_t curve, uint8_t *x, uint8_t 
 static uint32_t zgen2(struct tpm *t, uint32_t h, const struct ossl_ec *s, const struct ossl_ec *e,
                       uint16_t scheme, uint16_t counter, uint8_t *z1, uint8_t *z2)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     uint8_t y[66];
     uint16_t n;
-    tc_begin(&c, ST_S, TPM_CC_ZGen_2Phase);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_pt(&c, s->x, s->y, 32);
-    tc_pt(&c, e->x, e->y, 32);
-    tc_u16(&c, scheme);
-    tc_u16(&c, counter);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_start(&c, ST_S, TPM_CC_ZGen_2Phase);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_pt(&c, s->x, s->y, 32);
+    tb_pt(&c, e->x, e->y, 32);
+    tb_u16(&c, scheme);
+    tb_u16(&c, counter);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
+        (void)rs_u32(&r);
         rd_pt(&r, z1, y, &n);
         rd_pt(&r, z2, y, &n);
     }
@@ -465,15 +465,15 @@ static void test_two_phase(void **state)
     assert_int_equal(ec_ephemeral(t, 0x0020, qx, qy, &ctr), RCP(TPM_RC_CURVE, 1));
     /* the counter survives Shutdown(STATE)/Startup(STATE) */
     assert_int_equal(ec_ephemeral(t, TPM_ECC_NIST_P256, qx, qy, &ctr), 0);
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_Shutdown);
-    tc_u16(&c, TPM_SU_STATE);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_Shutdown);
+    tb_u16(&c, TPM_SU_STATE);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     tpm_init(t);
-    tc_begin(&c, ST_NO, TPM_CC_Startup);
-    tc_u16(&c, TPM_SU_STATE);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_Startup);
+    tb_u16(&c, TPM_SU_STATE);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_int_equal(tk_external(t, TPM_RH_NULL, &d, a.d, 32, a.x, 32, a.y, 32, &h), 0);
     assert_int_equal(zgen2(t, h, &bs, &be, TPM_ALG_ECDH, ctr, z1, z2), 0);
     qea = ossl_ec_pub(TPM_ECC_NIST_P256, qx, qy, 32);
@@ -523,8 +523,8 @@ static void test_commit_points(void **state)
     struct ossl_ec k;
     uint32_t h;
     uint8_t s2[8], x2[32], y2[32];
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     uint8_t kx[66], ky[66], lx[66], ly[66], ex[66], ey[66];
     uint16_t n;
     ossl_ec_new(&k, TPM_ECC_NIST_P256);
@@ -540,21 +540,21 @@ static void test_commit_points(void **state)
                                    0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16,
                                    0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce,
                                    0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5};
-    tc_begin(&c, ST_S, TPM_CC_Commit);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_pt(&c, gx, gy, 32);
-    tc_2b(&c, s2, 8);
-    tc_2b(&c, y2, 32);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    (void)tr_u32(&r);
+    tb_start(&c, ST_S, TPM_CC_Commit);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_pt(&c, gx, gy, 32);
+    tb_2b(&c, s2, 8);
+    tb_2b(&c, y2, 32);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    (void)rs_u32(&r);
     rd_pt(&r, kx, ky, &n);
     assert_int_equal(n, 32);
     rd_pt(&r, lx, ly, &n);
     assert_int_equal(n, 32);
     rd_pt(&r, ex, ey, &n);
     assert_int_equal(n, 32);
-    uint16_t counter = tr_u16(&r);
+    uint16_t counter = rs_u16(&r);
     /* K = [d]P2 by OpenSSL's ECDH with d */
     uint8_t want[66];
     size_t wl;
@@ -601,31 +601,31 @@ static void test_commit_points(void **state)
         EC_GROUP_free(g);
     }
     /* s2 without y2; P2 off the curve; P1 off the curve */
-    tc_begin(&c, ST_S, TPM_CC_Commit);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u16(&c, 0);
-    tc_2b(&c, s2, 8);
-    tc_u16(&c, 0);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_SIZE, 3));
+    tb_start(&c, ST_S, TPM_CC_Commit);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_u16(&c, 0);
+    tb_2b(&c, s2, 8);
+    tb_u16(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_SIZE, 3));
     y2[31] ^= 1;
-    tc_begin(&c, ST_S, TPM_CC_Commit);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u16(&c, 0);
-    tc_2b(&c, s2, 8);
-    tc_2b(&c, y2, 32);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_ECC_POINT, 2));
+    tb_start(&c, ST_S, TPM_CC_Commit);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_u16(&c, 0);
+    tb_2b(&c, s2, 8);
+    tb_2b(&c, y2, 32);
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_ECC_POINT, 2));
     uint8_t bad[32];
     memcpy(bad, gy, 32);
     bad[0] ^= 1;
-    tc_begin(&c, ST_S, TPM_CC_Commit);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_pt(&c, gx, bad, 32);
-    tc_u16(&c, 0);
-    tc_u16(&c, 0);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_ECC_POINT, 1));
+    tb_start(&c, ST_S, TPM_CC_Commit);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_pt(&c, gx, bad, 32);
+    tb_u16(&c, 0);
+    tb_u16(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_ECC_POINT, 1));
     EVP_PKEY_free(k.pkey);
     tpm_free(t);
 }
@@ -661,34 +661,34 @@ static void test_ecc_parameters(void **state)
     };
     struct tpm *t = tk_up();
     for (size_t i = 0; i < 2; i++) {
-        struct tcmd c;
-        struct trsp r;
+        struct tb c;
+        struct rsp r;
         uint8_t want[66], got[66];
-        tc_begin(&c, ST_NO, TPM_CC_ECC_Parameters);
-        tc_u16(&c, kat[i].curve);
-        assert_int_equal(tc_run(t, &c, &r), 0);
-        assert_int_equal(tr_u16(&r), kat[i].curve);
-        assert_int_equal(tr_u16(&r), kat[i].bits);
-        assert_int_equal(tr_u16(&r), TPM_ALG_NULL); /* kdf */
-        assert_int_equal(tr_u16(&r), TPM_ALG_NULL); /* sign */
+        tb_start(&c, ST_NO, TPM_CC_ECC_Parameters);
+        tb_u16(&c, kat[i].curve);
+        assert_int_equal(tt_exec(t, &c, &r), 0);
+        assert_int_equal(rs_u16(&r), kat[i].curve);
+        assert_int_equal(rs_u16(&r), kat[i].bits);
+        assert_int_equal(rs_u16(&r), TPM_ALG_NULL); /* kdf */
+        assert_int_equal(rs_u16(&r), TPM_ALG_NULL); /* sign */
         const char *parts[] = {kat[i].p, kat[i].a, kat[i].b, kat[i].gx, kat[i].gy, kat[i].n};
         for (size_t j = 0; j < 6; j++) {
             size_t n = hex(parts[j], want);
-            assert_int_equal(tr_2b(&r, got, sizeof(got)), n);
+            assert_int_equal(rs_2b(&r, got, sizeof(got)), n);
             assert_memory_equal(got, want, n);
         }
-        assert_int_equal(tr_2b(&r, got, sizeof(got)), 1); /* h */
+        assert_int_equal(rs_2b(&r, got, sizeof(got)), 1); /* h */
         assert_int_equal(got[0], 1);
         assert_int_equal(r.off, r.n);
     }
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_ECC_Parameters);
-    tc_u16(&c, 0x0010); /* BN P-256: not implemented */
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_CURVE, 1));
-    tc_begin(&c, ST_NO, TPM_CC_ECC_Parameters);
-    tc_u8(&c, 3);
-    assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_INSUFFICIENT, 1));
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_ECC_Parameters);
+    tb_u16(&c, 0x0010); /* BN P-256: not implemented */
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_CURVE, 1));
+    tb_start(&c, ST_NO, TPM_CC_ECC_Parameters);
+    tb_u8(&c, 3);
+    assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_INSUFFICIENT, 1));
     tpm_free(t);
 }
 
@@ -698,25 +698,25 @@ static uint32_t encrypt_decrypt(struct tpm *t, bool two, uint32_t h, bool decryp
                                 const uint8_t *iv, uint16_t ivl, const uint8_t *in, uint16_t il,
                                 uint8_t *out, uint8_t *ivout)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, two ? TPM_CC_EncryptDecrypt2 : TPM_CC_EncryptDecrypt);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, two ? TPM_CC_EncryptDecrypt2 : TPM_CC_EncryptDecrypt);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
     if (two) {
-        tc_2b(&c, in, il);
+        tb_2b(&c, in, il);
     }
-    tc_u8(&c, decrypt);
-    tc_u16(&c, mode);
-    tc_2b(&c, iv, ivl);
+    tb_u8(&c, decrypt);
+    tb_u16(&c, mode);
+    tb_2b(&c, iv, ivl);
     if (!two) {
-        tc_2b(&c, in, il);
+        tb_2b(&c, in, il);
     }
-    uint32_t rc = tc_run(t, &c, &r);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
-        assert_int_equal(tr_2b(&r, out, 2048), il);
-        uint16_t n = tr_2b(&r, ivout, 16);
+        (void)rs_u32(&r);
+        assert_int_equal(rs_2b(&r, out, 2048), il);
+        uint16_t n = rs_2b(&r, ivout, 16);
         assert_int_equal(n, ivl);
     }
     return rc;
@@ -893,17 +893,17 @@ static uint32_t load_hmac(struct tpm *t, const uint8_t *key, uint16_t kl, uint16
 static uint32_t hmac_cmd(struct tpm *t, uint32_t h, const void *data, uint16_t dl, uint16_t alg,
                          uint8_t *out, uint16_t *ol)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_HMAC);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, data, dl);
-    tc_u16(&c, alg);
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_HMAC);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, data, dl);
+    tb_u16(&c, alg);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
-        *ol = tr_2b(&r, out, 64);
+        (void)rs_u32(&r);
+        *ol = rs_2b(&r, out, 64);
     }
     return rc;
 }
@@ -911,35 +911,35 @@ static uint32_t hmac_cmd(struct tpm *t, uint32_t h, const void *data, uint16_t d
 static uint32_t hmac_seq(struct tpm *t, uint32_t key, const uint8_t *data, uint16_t dl,
                          uint16_t alg, uint8_t *out, uint16_t *ol)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_HMAC_Start);
-    tc_u32(&c, key);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, "seqpw", 5);
-    tc_u16(&c, alg);
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_HMAC_Start);
+    tb_u32(&c, key);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, "seqpw", 5);
+    tb_u16(&c, alg);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc != 0) {
         return rc;
     }
-    uint32_t s = tr_u32(&r);
+    uint32_t s = rs_u32(&r);
     static const char *const pw[] = {"seqpw"};
     for (uint16_t off = 0; off < dl; off = (uint16_t)(off + 5)) {
         uint16_t n = (uint16_t)(dl - off < 5 ? dl - off : 5);
-        tc_begin(&c, ST_S, TPM_CC_SequenceUpdate);
-        tc_u32(&c, s);
-        tc_pw_sessions(&c, pw, 1);
-        tc_2b(&c, data + off, n);
-        assert_int_equal(tc_run(t, &c, &r), 0);
+        tb_start(&c, ST_S, TPM_CC_SequenceUpdate);
+        tb_u32(&c, s);
+        tb_pws(&c, pw, 1);
+        tb_2b(&c, data + off, n);
+        assert_int_equal(tt_exec(t, &c, &r), 0);
     }
-    tc_begin(&c, ST_S, TPM_CC_SequenceComplete);
-    tc_u32(&c, s);
-    tc_pw_sessions(&c, pw, 1);
-    tc_u16(&c, 0);
-    tc_u32(&c, TPM_RH_NULL);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    (void)tr_u32(&r);
-    *ol = tr_2b(&r, out, 64);
+    tb_start(&c, ST_S, TPM_CC_SequenceComplete);
+    tb_u32(&c, s);
+    tb_pws(&c, pw, 1);
+    tb_u16(&c, 0);
+    tb_u32(&c, TPM_RH_NULL);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    (void)rs_u32(&r);
+    *ol = rs_2b(&r, out, 64);
     return 0;
 }
 

@@ -11,13 +11,14 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "tpm/engine.h"
 #include "tpm/object.h"
 #include "tpm/primary.h"
-#include "tpmcmd.h"
+#include "tpmtest.h"
 
 #define ST_NO 0x8001
 #define ST_S 0x8002
@@ -32,13 +33,13 @@ static const char *const pw_empty[] = {""};
 static struct tpm *tpm_up(void)
 {
     struct tpm *t = tpm_new(NULL, NULL);
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     assert_non_null(t);
     tpm_init(t);
-    tc_begin(&c, ST_NO, TPM_CC_Startup);
-    tc_u16(&c, TPM_SU_CLEAR);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_Startup);
+    tb_u16(&c, TPM_SU_CLEAR);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     return t;
 }
 
@@ -54,101 +55,101 @@ enum tmpl {
     T_ECC_SIGN,     /* unrestricted ECDSA */
 };
 
-static void tmpl_body(struct tcmd *c, enum tmpl k, uint32_t attrs_override, int policy_len)
+static void tmpl_body(struct tb *c, enum tmpl k, uint32_t attrs_override, int policy_len)
 {
     uint32_t storage = 0x00030072; /* fixedTPM fixedParent sdo userWithAuth restricted decrypt */
     switch (k) {
     case T_ECC_STORAGE:
     case T_ECC_SIGN:
-        tc_u16(c, TPM_ALG_ECC);
-        tc_u16(c, TPM_ALG_SHA256);
-        tc_u32(c, attrs_override ? attrs_override : k == T_ECC_SIGN ? 0x00040072 : storage);
-        tc_u16(c, (uint16_t)policy_len);
+        tb_u16(c, TPM_ALG_ECC);
+        tb_u16(c, TPM_ALG_SHA256);
+        tb_u32(c, attrs_override ? attrs_override : k == T_ECC_SIGN ? 0x00040072 : storage);
+        tb_u16(c, (uint16_t)policy_len);
         for (int i = 0; i < policy_len; i++) {
-            tc_u8(c, 0xAB);
+            tb_u8(c, 0xAB);
         }
         if (k == T_ECC_SIGN) {
-            tc_u16(c, TPM_ALG_NULL);
-            tc_u16(c, TPM_ALG_ECDSA);
-            tc_u16(c, TPM_ALG_SHA256);
+            tb_u16(c, TPM_ALG_NULL);
+            tb_u16(c, TPM_ALG_ECDSA);
+            tb_u16(c, TPM_ALG_SHA256);
         } else {
-            tc_u16(c, TPM_ALG_AES);
-            tc_u16(c, 128);
-            tc_u16(c, TPM_ALG_CFB);
-            tc_u16(c, TPM_ALG_NULL);
+            tb_u16(c, TPM_ALG_AES);
+            tb_u16(c, 128);
+            tb_u16(c, TPM_ALG_CFB);
+            tb_u16(c, TPM_ALG_NULL);
         }
-        tc_u16(c, TPM_ECC_NIST_P256);
-        tc_u16(c, TPM_ALG_NULL);
-        tc_u16(c, 0);
-        tc_u16(c, 0);
+        tb_u16(c, TPM_ECC_NIST_P256);
+        tb_u16(c, TPM_ALG_NULL);
+        tb_u16(c, 0);
+        tb_u16(c, 0);
         break;
     case T_RSA_STORAGE:
     case T_RSA3072_STORAGE:
-        tc_u16(c, TPM_ALG_RSA);
-        tc_u16(c, TPM_ALG_SHA256);
-        tc_u32(c, attrs_override ? attrs_override : storage);
-        tc_u16(c, (uint16_t)policy_len);
+        tb_u16(c, TPM_ALG_RSA);
+        tb_u16(c, TPM_ALG_SHA256);
+        tb_u32(c, attrs_override ? attrs_override : storage);
+        tb_u16(c, (uint16_t)policy_len);
         for (int i = 0; i < policy_len; i++) {
-            tc_u8(c, 0xAB);
+            tb_u8(c, 0xAB);
         }
-        tc_u16(c, TPM_ALG_AES);
-        tc_u16(c, 128);
-        tc_u16(c, TPM_ALG_CFB);
-        tc_u16(c, TPM_ALG_NULL);
-        tc_u16(c, k == T_RSA_STORAGE ? 2048 : 3072);
-        tc_u32(c, 0);
-        tc_u16(c, 0);
+        tb_u16(c, TPM_ALG_AES);
+        tb_u16(c, 128);
+        tb_u16(c, TPM_ALG_CFB);
+        tb_u16(c, TPM_ALG_NULL);
+        tb_u16(c, k == T_RSA_STORAGE ? 2048 : 3072);
+        tb_u32(c, 0);
+        tb_u16(c, 0);
         break;
     case T_HMAC:
-        tc_u16(c, TPM_ALG_KEYEDHASH);
-        tc_u16(c, TPM_ALG_SHA256);
-        tc_u32(c, attrs_override ? attrs_override : 0x00040072);
-        tc_u16(c, 0);
-        tc_u16(c, TPM_ALG_HMAC);
-        tc_u16(c, TPM_ALG_SHA256);
-        tc_u16(c, 0);
+        tb_u16(c, TPM_ALG_KEYEDHASH);
+        tb_u16(c, TPM_ALG_SHA256);
+        tb_u32(c, attrs_override ? attrs_override : 0x00040072);
+        tb_u16(c, 0);
+        tb_u16(c, TPM_ALG_HMAC);
+        tb_u16(c, TPM_ALG_SHA256);
+        tb_u16(c, 0);
         break;
     case T_SEAL:
-        tc_u16(c, TPM_ALG_KEYEDHASH);
-        tc_u16(c, TPM_ALG_SHA256);
-        tc_u32(c, attrs_override ? attrs_override : 0x00000052); /* fixedTPM fixedParent uwa */
-        tc_u16(c, 0);
-        tc_u16(c, TPM_ALG_NULL);
-        tc_u16(c, 0);
+        tb_u16(c, TPM_ALG_KEYEDHASH);
+        tb_u16(c, TPM_ALG_SHA256);
+        tb_u32(c, attrs_override ? attrs_override : 0x00000052); /* fixedTPM fixedParent uwa */
+        tb_u16(c, 0);
+        tb_u16(c, TPM_ALG_NULL);
+        tb_u16(c, 0);
         break;
     case T_AES_STORAGE:
-        tc_u16(c, TPM_ALG_SYMCIPHER);
-        tc_u16(c, TPM_ALG_SHA256);
-        tc_u32(c, attrs_override ? attrs_override : storage);
-        tc_u16(c, 0);
-        tc_u16(c, TPM_ALG_AES);
-        tc_u16(c, 256);
-        tc_u16(c, TPM_ALG_CFB);
-        tc_u16(c, 0);
+        tb_u16(c, TPM_ALG_SYMCIPHER);
+        tb_u16(c, TPM_ALG_SHA256);
+        tb_u32(c, attrs_override ? attrs_override : storage);
+        tb_u16(c, 0);
+        tb_u16(c, TPM_ALG_AES);
+        tb_u16(c, 256);
+        tb_u16(c, TPM_ALG_CFB);
+        tb_u16(c, 0);
         break;
     }
 }
 
-static void tc_public(struct tcmd *c, enum tmpl k)
+static void tc_public(struct tb *c, enum tmpl k)
 {
-    size_t m = tc_size16_begin(c);
+    size_t m = tb_size16_begin(c);
     tmpl_body(c, k, 0, 0);
-    tc_size16_end(c, m);
+    tb_size16_end(c, m);
 }
 
-static void tc_sensitive(struct tcmd *c, const char *auth, const void *data, uint16_t dlen)
+static void tc_sensitive(struct tb *c, const char *auth, const void *data, uint16_t dlen)
 {
-    size_t m = tc_size16_begin(c);
-    tc_2b(c, auth, (uint16_t)strlen(auth));
-    tc_2b(c, data, dlen);
-    tc_size16_end(c, m);
+    size_t m = tb_size16_begin(c);
+    tb_2b(c, auth, (uint16_t)strlen(auth));
+    tb_2b(c, data, dlen);
+    tb_size16_end(c, m);
 }
 
 /* outsideInfo and creationPCR, both empty. */
-static void tc_no_creation(struct tcmd *c)
+static void tc_no_creation(struct tb *c)
 {
-    tc_u16(c, 0);
-    tc_u32(c, 0);
+    tb_u16(c, 0);
+    tb_u32(c, 0);
 }
 
 /* A public area as the TPM returned it. */
@@ -160,19 +161,19 @@ struct blob {
 static uint32_t create_primary(struct tpm *t, uint32_t hier, enum tmpl k, TPM_HANDLE *h,
                                struct blob *pub)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, hier);
-    tc_pw_sessions(&c, pw_empty, 1);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, hier);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", NULL, 0);
     tc_public(&c, k);
     tc_no_creation(&c);
-    uint32_t rc = tc_run(t, &c, &r);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        *h = tr_u32(&r);
-        (void)tr_u32(&r); /* parameterSize */
-        pub->n = tr_2b(&r, pub->b, sizeof(pub->b));
+        *h = rs_u32(&r);
+        (void)rs_u32(&r); /* parameterSize */
+        pub->n = rs_2b(&r, pub->b, sizeof(pub->b));
     }
     return rc;
 }
@@ -180,19 +181,19 @@ static uint32_t create_primary(struct tpm *t, uint32_t hier, enum tmpl k, TPM_HA
 static uint32_t create(struct tpm *t, TPM_HANDLE parent, enum tmpl k, const char *auth,
                        const void *data, uint16_t dlen, struct blob *priv, struct blob *pub)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_Create);
-    tc_u32(&c, parent);
-    tc_pw_sessions(&c, pw_empty, 1);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_Create);
+    tb_u32(&c, parent);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, auth, data, dlen);
     tc_public(&c, k);
     tc_no_creation(&c);
-    uint32_t rc = tc_run(t, &c, &r);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
-        priv->n = tr_2b(&r, priv->b, sizeof(priv->b));
-        pub->n = tr_2b(&r, pub->b, sizeof(pub->b));
+        (void)rs_u32(&r);
+        priv->n = rs_2b(&r, priv->b, sizeof(priv->b));
+        pub->n = rs_2b(&r, pub->b, sizeof(pub->b));
     }
     return rc;
 }
@@ -200,56 +201,56 @@ static uint32_t create(struct tpm *t, TPM_HANDLE parent, enum tmpl k, const char
 static uint32_t load(struct tpm *t, TPM_HANDLE parent, const struct blob *priv,
                      const struct blob *pub, TPM_HANDLE *h)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_Load);
-    tc_u32(&c, parent);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, priv->b, priv->n);
-    tc_2b(&c, pub->b, pub->n);
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_Load);
+    tb_u32(&c, parent);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, priv->b, priv->n);
+    tb_2b(&c, pub->b, pub->n);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        *h = tr_u32(&r);
+        *h = rs_u32(&r);
     }
     return rc;
 }
 
 static uint32_t unseal(struct tpm *t, TPM_HANDLE h, const char *pw, struct blob *out)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     const char *const s[] = {pw};
-    tc_begin(&c, ST_S, TPM_CC_Unseal);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, s, 1);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_start(&c, ST_S, TPM_CC_Unseal);
+    tb_u32(&c, h);
+    tb_pws(&c, s, 1);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
-        out->n = tr_2b(&r, out->b, sizeof(out->b));
+        (void)rs_u32(&r);
+        out->n = rs_2b(&r, out->b, sizeof(out->b));
     }
     return rc;
 }
 
 static uint32_t flush(struct tpm *t, TPM_HANDLE h)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_FlushContext);
-    tc_u32(&c, h);
-    return tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_FlushContext);
+    tb_u32(&c, h);
+    return tt_exec(t, &c, &r);
 }
 
 static uint32_t read_public(struct tpm *t, TPM_HANDLE h, struct blob *pub, struct blob *name)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_ReadPublic);
-    tc_u32(&c, h);
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_ReadPublic);
+    tb_u32(&c, h);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        pub->n = tr_2b(&r, pub->b, sizeof(pub->b));
+        pub->n = rs_2b(&r, pub->b, sizeof(pub->b));
         if (name) {
-            name->n = tr_2b(&r, name->b, sizeof(name->b));
+            name->n = rs_2b(&r, name->b, sizeof(name->b));
         }
     }
     return rc;
@@ -284,11 +285,11 @@ static void test_primary_deterministic(void **state)
     tpm_buf_free(&b);
     tpm_free(t);
     tpm_init(t2);
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_Startup);
-    tc_u16(&c, TPM_SU_CLEAR);
-    assert_int_equal(tc_run(t2, &c, &r), 0);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_Startup);
+    tb_u16(&c, TPM_SU_CLEAR);
+    assert_int_equal(tt_exec(t2, &c, &r), 0);
     assert_int_equal(create_primary(t2, TPM_RH_OWNER, T_RSA_STORAGE, &h2, &p2), 0);
     assert_true(blob_eq(&p1, &p2));
     tpm_free(t2);
@@ -332,12 +333,12 @@ static void test_primary_cache(void **state)
     assert_false(blob_eq(&p1, &p2));
     /* And Clear (a new storage seed) gives yet another key. */
     struct blob p3;
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_Clear);
-    tc_u32(&c, TPM_RH_PLATFORM);
-    tc_pw_sessions(&c, pw_empty, 1);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_Clear);
+    tb_u32(&c, TPM_RH_PLATFORM);
+    tb_pws(&c, pw_empty, 1);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_null(object_find(t, h));
     assert_int_equal(create_primary(t, TPM_RH_OWNER, T_RSA_STORAGE, &h, &p3), 0);
     assert_false(blob_eq(&p3, &p2));
@@ -439,7 +440,7 @@ static void test_children_of_every_kind(void **state)
 {
     (void)state;
     struct tpm *t = tpm_up();
-    TPM_HANDLE prim, h, h2;
+    TPM_HANDLE prim = 0, h = 0, h2 = 0;
     struct blob pp, priv, pub, priv2, pub2;
     assert_int_equal(create_primary(t, TPM_RH_OWNER, T_RSA_STORAGE, &prim, &pp), 0);
     static const enum tmpl kinds[] = {T_RSA_STORAGE, T_ECC_STORAGE, T_HMAC, T_AES_STORAGE,
@@ -485,110 +486,110 @@ static void test_bad_templates(void **state)
     };
     struct tpm *t = tpm_up();
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct tcmd c;
-        struct trsp r;
-        tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-        tc_u32(&c, TPM_RH_OWNER);
-        tc_pw_sessions(&c, pw_empty, 1);
+        struct tb c;
+        struct rsp r;
+        tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+        tb_u32(&c, TPM_RH_OWNER);
+        tb_pws(&c, pw_empty, 1);
         tc_sensitive(&c, "", NULL, 0);
-        size_t m = tc_size16_begin(&c);
+        size_t m = tb_size16_begin(&c);
         tmpl_body(&c, cases[i].k, cases[i].attrs, cases[i].policy_len);
-        tc_size16_end(&c, m);
+        tb_size16_end(&c, m);
         tc_no_creation(&c);
-        uint32_t rc = tc_run(t, &c, &r);
+        uint32_t rc = tt_exec(t, &c, &r);
         if (rc != cases[i].rc) {
             fail_msg("%s: got 0x%x, want 0x%x", cases[i].what, rc, cases[i].rc);
         }
     }
     /* Wire-level faults: truncated public, public larger than its size, unknown type, bad
      * RSA key size, sensitive data for an RSA key, userAuth longer than the digest. */
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", NULL, 0);
-    size_t m = tc_size16_begin(&c);
+    size_t m = tb_size16_begin(&c);
     tmpl_body(&c, T_ECC_STORAGE, 0, 0);
-    tc_size16_end(&c, m);
+    tb_size16_end(&c, m);
     c.n -= 3; /* cut into the public area, size field unchanged */
-    assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_INSUFFICIENT));
+    assert_int_equal(tt_exec(t, &c, &r), P2(TPM_RC_INSUFFICIENT));
 
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", NULL, 0);
-    m = tc_size16_begin(&c);
+    m = tb_size16_begin(&c);
     tmpl_body(&c, T_ECC_STORAGE, 0, 0);
-    tc_u8(&c, 0); /* a byte past the area inside the TPM2B */
-    tc_size16_end(&c, m);
+    tb_u8(&c, 0); /* a byte past the area inside the TPM2B */
+    tb_size16_end(&c, m);
     tc_no_creation(&c);
-    assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_SIZE));
+    assert_int_equal(tt_exec(t, &c, &r), P2(TPM_RC_SIZE));
 
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", NULL, 0);
-    m = tc_size16_begin(&c);
+    m = tb_size16_begin(&c);
     tmpl_body(&c, T_ECC_STORAGE, 0, 0);
     c.b[m + 2] = 0x00;
     c.b[m + 3] = 0x99; /* no such type */
-    tc_size16_end(&c, m);
+    tb_size16_end(&c, m);
     tc_no_creation(&c);
-    assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_TYPE));
+    assert_int_equal(tt_exec(t, &c, &r), P2(TPM_RC_TYPE));
 
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", NULL, 0);
-    m = tc_size16_begin(&c);
+    m = tb_size16_begin(&c);
     tmpl_body(&c, T_RSA_STORAGE, 0, 0);
     c.n -= 8;
-    tc_u16(&c, 1000); /* keyBits */
-    tc_u32(&c, 0);
-    tc_u16(&c, 0);
-    tc_size16_end(&c, m);
+    tb_u16(&c, 1000); /* keyBits */
+    tb_u32(&c, 0);
+    tb_u16(&c, 0);
+    tb_size16_end(&c, m);
     tc_no_creation(&c);
-    assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_VALUE));
+    assert_int_equal(tt_exec(t, &c, &r), P2(TPM_RC_VALUE));
 
     /* An exponent that is odd but not prime (the fuzzer's first find: no crash, VALUE). */
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", NULL, 0);
-    m = tc_size16_begin(&c);
+    m = tb_size16_begin(&c);
     tmpl_body(&c, T_RSA_STORAGE, 0, 0);
     c.n -= 6;
-    tc_u32(&c, 9);
-    tc_u16(&c, 0);
-    tc_size16_end(&c, m);
+    tb_u32(&c, 9);
+    tb_u16(&c, 0);
+    tb_size16_end(&c, m);
     tc_no_creation(&c);
-    assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_VALUE));
+    assert_int_equal(tt_exec(t, &c, &r), P2(TPM_RC_VALUE));
 
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", "data", 4);
     tc_public(&c, T_RSA_STORAGE);
     tc_no_creation(&c);
-    assert_int_equal(tc_run(t, &c, &r), P1(TPM_RC_VALUE));
+    assert_int_equal(tt_exec(t, &c, &r), P1(TPM_RC_VALUE));
 
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "0123456789012345678901234567890123456789", NULL, 0);
     tc_public(&c, T_ECC_STORAGE);
     tc_no_creation(&c);
-    assert_int_equal(tc_run(t, &c, &r), P1(TPM_RC_SIZE));
+    assert_int_equal(tt_exec(t, &c, &r), P1(TPM_RC_SIZE));
 
     /* A hierarchy that is not one. */
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, TPM_RH_LOCKOUT);
-    tc_pw_sessions(&c, pw_empty, 1);
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, TPM_RH_LOCKOUT);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", NULL, 0);
     tc_public(&c, T_ECC_STORAGE);
     tc_no_creation(&c);
-    assert_int_equal(tc_run(t, &c, &r), H1(TPM_RC_VALUE));
+    assert_int_equal(tt_exec(t, &c, &r), H1(TPM_RC_VALUE));
     tpm_free(t);
 }
 
@@ -596,11 +597,11 @@ static void test_bad_templates(void **state)
 
 static uint32_t context_save(struct tpm *t, TPM_HANDLE h, struct blob *ctx)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_ContextSave);
-    tc_u32(&c, h);
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_ContextSave);
+    tb_u32(&c, h);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
         ctx->n = (uint16_t)(r.n - 10);
         memcpy(ctx->b, r.b + 10, ctx->n);
@@ -610,13 +611,13 @@ static uint32_t context_save(struct tpm *t, TPM_HANDLE h, struct blob *ctx)
 
 static uint32_t context_load(struct tpm *t, const struct blob *ctx, TPM_HANDLE *h)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_ContextLoad);
-    tc_bytes(&c, ctx->b, ctx->n);
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_ContextLoad);
+    tb_bytes(&c, ctx->b, ctx->n);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        *h = tr_u32(&r);
+        *h = rs_u32(&r);
     }
     return rc;
 }
@@ -625,7 +626,7 @@ static void test_object_context(void **state)
 {
     (void)state;
     struct tpm *t = tpm_up();
-    TPM_HANDLE prim, h, h2;
+    TPM_HANDLE prim = 0, h = 0, h2 = 0;
     struct blob pp, ctx, pub1, pub2, name1, name2, out;
     assert_int_equal(create_primary(t, TPM_RH_OWNER, T_RSA_STORAGE, &prim, &pp), 0);
     assert_int_equal(read_public(t, prim, &pub1, &name1), 0);
@@ -676,14 +677,14 @@ static void test_null_context_reset(void **state)
     struct tpm *t = tpm_up();
     TPM_HANDLE prim, h;
     struct blob pp, ctx;
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     assert_int_equal(create_primary(t, TPM_RH_NULL, T_ECC_STORAGE, &prim, &pp), 0);
     assert_int_equal(context_save(t, prim, &ctx), 0);
     tpm_init(t);
-    tc_begin(&c, ST_NO, TPM_CC_Startup);
-    tc_u16(&c, TPM_SU_CLEAR);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_Startup);
+    tb_u16(&c, TPM_SU_CLEAR);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_int_equal(context_load(t, &ctx, &h), P1(TPM_RC_INTEGRITY));
     tpm_free(t);
 }
@@ -692,28 +693,28 @@ static void test_null_context_reset(void **state)
 
 static uint32_t evict(struct tpm *t, TPM_HANDLE auth, TPM_HANDLE obj, TPM_HANDLE ph)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_EvictControl);
-    tc_u32(&c, auth);
-    tc_u32(&c, obj);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u32(&c, ph);
-    return tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_EvictControl);
+    tb_u32(&c, auth);
+    tb_u32(&c, obj);
+    tb_pws(&c, pw_empty, 1);
+    tb_u32(&c, ph);
+    return tt_exec(t, &c, &r);
 }
 
 static uint32_t get_property(struct tpm *t, uint32_t pt)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_GetCapability);
-    tc_u32(&c, TPM_CAP_TPM_PROPERTIES);
-    tc_u32(&c, pt);
-    tc_u32(&c, 1);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_GetCapability);
+    tb_u32(&c, TPM_CAP_TPM_PROPERTIES);
+    tb_u32(&c, pt);
+    tb_u32(&c, 1);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     r.off = 10 + 1 + 4 + 4;
-    assert_int_equal(tr_u32(&r), pt);
-    return tr_u32(&r);
+    assert_int_equal(rs_u32(&r), pt);
+    return rs_u32(&r);
 }
 
 static void test_persistent(void **state)
@@ -743,31 +744,31 @@ static void test_persistent(void **state)
     assert_int_equal(tpm_state_load(t, TPM_STATE_PERMANENT, b.data, b.len), 0);
     tpm_buf_free(&b);
     tpm_init(t);
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_Startup);
-    tc_u16(&c, TPM_SU_CLEAR);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_Startup);
+    tb_u16(&c, TPM_SU_CLEAR);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_int_equal(read_public(t, 0x81000001, &pub2, NULL), 0);
     assert_true(blob_eq(&pub1, &pub2));
     assert_int_equal(load(t, 0x81000001, &priv, &pub, &h), 0);
     assert_int_equal(unseal(t, h, "", &out), 0);
     assert_memory_equal(out.b, secret, 7);
     /* Disabling the owner hierarchy makes its persistent objects unusable. */
-    tc_begin(&c, ST_S, TPM_CC_HierarchyControl);
-    tc_u32(&c, TPM_RH_PLATFORM);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_u8(&c, 0);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_HierarchyControl);
+    tb_u32(&c, TPM_RH_PLATFORM);
+    tb_pws(&c, pw_empty, 1);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_u8(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_null(object_find(t, h)); /* transient owner objects were flushed */
     assert_int_equal(read_public(t, 0x81000001, &pub2, NULL), H1(TPM_RC_HIERARCHY));
-    tc_begin(&c, ST_S, TPM_CC_HierarchyControl);
-    tc_u32(&c, TPM_RH_PLATFORM);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_u8(&c, 1);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_HierarchyControl);
+    tb_u32(&c, TPM_RH_PLATFORM);
+    tb_pws(&c, pw_empty, 1);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_u8(&c, 1);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     /* Evict: the handle must match; then it is gone. */
     assert_int_equal(evict(t, TPM_RH_OWNER, 0x81000001, 0x81000002), P1(TPM_RC_HANDLE));
     assert_int_equal(evict(t, TPM_RH_OWNER, 0x81000001, 0x81000001), 0);
@@ -776,10 +777,10 @@ static void test_persistent(void **state)
     /* Clear removes owner persistent objects. */
     assert_int_equal(create_primary(t, TPM_RH_OWNER, T_ECC_STORAGE, &prim, &pp), 0);
     assert_int_equal(evict(t, TPM_RH_OWNER, prim, 0x81000003), 0);
-    tc_begin(&c, ST_S, TPM_CC_Clear);
-    tc_u32(&c, TPM_RH_PLATFORM);
-    tc_pw_sessions(&c, pw_empty, 1);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_Clear);
+    tb_u32(&c, TPM_RH_PLATFORM);
+    tb_pws(&c, pw_empty, 1);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_int_equal(read_public(t, 0x81000003, &pub2, NULL), H1(TPM_RC_HANDLE));
     tpm_free(t);
 }
@@ -817,24 +818,24 @@ static void test_change_auth(void **state)
     assert_int_equal(create_primary(t, TPM_RH_OWNER, T_RSA_STORAGE, &other, &pp), 0);
     assert_int_equal(create(t, prim, T_SEAL, "old", "s", 1, &priv, &pub), 0);
     assert_int_equal(load(t, prim, &priv, &pub, &h), 0);
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     const char *const old[] = {"old"};
     /* The wrong parent. */
-    tc_begin(&c, ST_S, TPM_CC_ObjectChangeAuth);
-    tc_u32(&c, h);
-    tc_u32(&c, other);
-    tc_pw_sessions(&c, old, 1);
-    tc_2b(&c, "new", 3);
-    assert_int_equal(tc_run(t, &c, &r), TPM_RC_TYPE | 0x280u);
-    tc_begin(&c, ST_S, TPM_CC_ObjectChangeAuth);
-    tc_u32(&c, h);
-    tc_u32(&c, prim);
-    tc_pw_sessions(&c, old, 1);
-    tc_2b(&c, "new", 3);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    (void)tr_u32(&r);
-    newpriv.n = tr_2b(&r, newpriv.b, sizeof(newpriv.b));
+    tb_start(&c, ST_S, TPM_CC_ObjectChangeAuth);
+    tb_u32(&c, h);
+    tb_u32(&c, other);
+    tb_pws(&c, old, 1);
+    tb_2b(&c, "new", 3);
+    assert_int_equal(tt_exec(t, &c, &r), TPM_RC_TYPE | 0x280u);
+    tb_start(&c, ST_S, TPM_CC_ObjectChangeAuth);
+    tb_u32(&c, h);
+    tb_u32(&c, prim);
+    tb_pws(&c, old, 1);
+    tb_2b(&c, "new", 3);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    (void)rs_u32(&r);
+    newpriv.n = rs_2b(&r, newpriv.b, sizeof(newpriv.b));
     assert_int_equal(load(t, prim, &newpriv, &pub, &h2), 0);
     assert_int_equal(unseal(t, h2, "new", &out), 0);
     assert_int_not_equal(unseal(t, h2, "old", &out), 0);
@@ -852,17 +853,17 @@ static void test_credential(void **state)
     assert_int_equal(create_primary(t, TPM_RH_ENDORSEMENT, T_RSA_STORAGE, &ek, &pp), 0);
     assert_int_equal(create_primary(t, TPM_RH_OWNER, T_ECC_SIGN, &ak, &pp), 0);
     assert_int_equal(read_public(t, ak, &akpub, &akname), 0);
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     static const uint8_t cred[16] = "credential value";
-    tc_begin(&c, ST_NO, TPM_CC_MakeCredential);
-    tc_u32(&c, ek);
-    tc_2b(&c, cred, sizeof(cred));
-    tc_2b(&c, akname.b, akname.n);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_MakeCredential);
+    tb_u32(&c, ek);
+    tb_2b(&c, cred, sizeof(cred));
+    tb_2b(&c, akname.b, akname.n);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     struct blob idobj, secret;
-    idobj.n = tr_2b(&r, idobj.b, sizeof(idobj.b));
-    secret.n = tr_2b(&r, secret.b, sizeof(secret.b));
+    idobj.n = rs_2b(&r, idobj.b, sizeof(idobj.b));
+    secret.n = rs_2b(&r, secret.b, sizeof(secret.b));
     const char *const pws[] = {"", ""};
     for (int tamper = 0; tamper < 3; tamper++) {
         struct blob id2 = idobj, s2 = secret;
@@ -871,18 +872,18 @@ static void test_credential(void **state)
         } else if (tamper == 2) {
             s2.b[5] ^= 1;
         }
-        tc_begin(&c, ST_S, TPM_CC_ActivateCredential);
-        tc_u32(&c, ak);
-        tc_u32(&c, ek);
-        tc_pw_sessions(&c, pws, 2);
-        tc_2b(&c, id2.b, id2.n);
-        tc_2b(&c, s2.b, s2.n);
-        uint32_t rc = tc_run(t, &c, &r);
+        tb_start(&c, ST_S, TPM_CC_ActivateCredential);
+        tb_u32(&c, ak);
+        tb_u32(&c, ek);
+        tb_pws(&c, pws, 2);
+        tb_2b(&c, id2.b, id2.n);
+        tb_2b(&c, s2.b, s2.n);
+        uint32_t rc = tt_exec(t, &c, &r);
         if (tamper == 0) {
             assert_int_equal(rc, 0);
-            (void)tr_u32(&r);
+            (void)rs_u32(&r);
             uint8_t got[64];
-            assert_int_equal(tr_2b(&r, got, sizeof(got)), sizeof(cred));
+            assert_int_equal(rs_2b(&r, got, sizeof(got)), sizeof(cred));
             assert_memory_equal(got, cred, sizeof(cred));
         } else if (tamper == 1) {
             assert_int_equal(rc, P1(TPM_RC_INTEGRITY));
@@ -891,17 +892,17 @@ static void test_credential(void **state)
         }
     }
     /* MakeCredential needs a storage key and a credential no longer than its digest. */
-    tc_begin(&c, ST_NO, TPM_CC_MakeCredential);
-    tc_u32(&c, ak);
-    tc_2b(&c, cred, sizeof(cred));
-    tc_2b(&c, akname.b, akname.n);
-    assert_int_equal(tc_run(t, &c, &r), H1(TPM_RC_TYPE));
+    tb_start(&c, ST_NO, TPM_CC_MakeCredential);
+    tb_u32(&c, ak);
+    tb_2b(&c, cred, sizeof(cred));
+    tb_2b(&c, akname.b, akname.n);
+    assert_int_equal(tt_exec(t, &c, &r), H1(TPM_RC_TYPE));
     uint8_t big[64] = {0};
-    tc_begin(&c, ST_NO, TPM_CC_MakeCredential);
-    tc_u32(&c, ek);
-    tc_2b(&c, big, 33);
-    tc_2b(&c, akname.b, akname.n);
-    assert_int_equal(tc_run(t, &c, &r), P1(TPM_RC_SIZE));
+    tb_start(&c, ST_NO, TPM_CC_MakeCredential);
+    tb_u32(&c, ek);
+    tb_2b(&c, big, 33);
+    tb_2b(&c, akname.b, akname.n);
+    assert_int_equal(tt_exec(t, &c, &r), P1(TPM_RC_SIZE));
     tpm_free(t);
 }
 
@@ -915,72 +916,72 @@ static void test_load_external(void **state)
     struct blob pp, pub;
     assert_int_equal(create_primary(t, TPM_RH_OWNER, T_ECC_SIGN, &prim, &pp), 0);
     assert_int_equal(read_public(t, prim, &pub, NULL), 0);
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     /* Public only: accepted in any hierarchy. */
-    tc_begin(&c, ST_NO, TPM_CC_LoadExternal);
-    tc_u16(&c, 0);
-    tc_2b(&c, pub.b, pub.n);
-    tc_u32(&c, TPM_RH_OWNER);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    h = tr_u32(&r);
+    tb_start(&c, ST_NO, TPM_CC_LoadExternal);
+    tb_u16(&c, 0);
+    tb_2b(&c, pub.b, pub.n);
+    tb_u32(&c, TPM_RH_OWNER);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    h = rs_u32(&r);
     /* A public-only key cannot be persisted or unsealed. */
     assert_int_equal(evict(t, TPM_RH_OWNER, h, 0x81000005), TPM_RC_ATTRIBUTES | 0x200u);
     /* A point off the curve. */
     struct blob badpub = pub;
     badpub.b[badpub.n - 1] ^= 1;
-    tc_begin(&c, ST_NO, TPM_CC_LoadExternal);
-    tc_u16(&c, 0);
-    tc_2b(&c, badpub.b, badpub.n);
-    tc_u32(&c, TPM_RH_OWNER);
-    assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_ECC_POINT));
+    tb_start(&c, ST_NO, TPM_CC_LoadExternal);
+    tb_u16(&c, 0);
+    tb_2b(&c, badpub.b, badpub.n);
+    tb_u32(&c, TPM_RH_OWNER);
+    assert_int_equal(tt_exec(t, &c, &r), P2(TPM_RC_ECC_POINT));
     /* With a private part: fixedTPM is refused, and a mismatched key is not bound. */
     struct object *o = object_find(t, prim);
     TPMT_SENSITIVE s = o->sens;
-    tc_begin(&c, ST_NO, TPM_CC_LoadExternal);
-    size_t m = tc_size16_begin(&c);
-    tc_u16(&c, TPM_ALG_ECC);
-    tc_2b(&c, "", 0);
-    tc_2b(&c, "", 0);
-    tc_2b(&c, s.sensitive.buffer, s.sensitive.size);
-    tc_size16_end(&c, m);
-    tc_2b(&c, pub.b, pub.n);
-    tc_u32(&c, TPM_RH_NULL);
-    assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_ATTRIBUTES));
+    tb_start(&c, ST_NO, TPM_CC_LoadExternal);
+    size_t m = tb_size16_begin(&c);
+    tb_u16(&c, TPM_ALG_ECC);
+    tb_2b(&c, "", 0);
+    tb_2b(&c, "", 0);
+    tb_2b(&c, s.sensitive.buffer, s.sensitive.size);
+    tb_size16_end(&c, m);
+    tb_2b(&c, pub.b, pub.n);
+    tb_u32(&c, TPM_RH_NULL);
+    assert_int_equal(tt_exec(t, &c, &r), P2(TPM_RC_ATTRIBUTES));
     /* Clear fixedTPM/fixedParent (attributes at offset 4 of the area). */
     struct blob pub3 = pub;
     pub3.b[7] &= (uint8_t)~0x12;
-    tc_begin(&c, ST_NO, TPM_CC_LoadExternal);
-    m = tc_size16_begin(&c);
-    tc_u16(&c, TPM_ALG_ECC);
-    tc_2b(&c, "", 0);
-    tc_2b(&c, "", 0);
-    tc_2b(&c, s.sensitive.buffer, s.sensitive.size);
-    tc_size16_end(&c, m);
-    tc_2b(&c, pub3.b, pub3.n);
-    tc_u32(&c, TPM_RH_OWNER);
-    assert_int_equal(tc_run(t, &c, &r), TPM_RC_HIERARCHY | 0x340u);
-    tc_begin(&c, ST_NO, TPM_CC_LoadExternal);
-    m = tc_size16_begin(&c);
-    tc_u16(&c, TPM_ALG_ECC);
-    tc_2b(&c, "", 0);
-    tc_2b(&c, "", 0);
-    tc_2b(&c, s.sensitive.buffer, s.sensitive.size);
-    tc_size16_end(&c, m);
-    tc_2b(&c, pub3.b, pub3.n);
-    tc_u32(&c, TPM_RH_NULL);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_NO, TPM_CC_LoadExternal);
+    m = tb_size16_begin(&c);
+    tb_u16(&c, TPM_ALG_ECC);
+    tb_2b(&c, "", 0);
+    tb_2b(&c, "", 0);
+    tb_2b(&c, s.sensitive.buffer, s.sensitive.size);
+    tb_size16_end(&c, m);
+    tb_2b(&c, pub3.b, pub3.n);
+    tb_u32(&c, TPM_RH_OWNER);
+    assert_int_equal(tt_exec(t, &c, &r), TPM_RC_HIERARCHY | 0x340u);
+    tb_start(&c, ST_NO, TPM_CC_LoadExternal);
+    m = tb_size16_begin(&c);
+    tb_u16(&c, TPM_ALG_ECC);
+    tb_2b(&c, "", 0);
+    tb_2b(&c, "", 0);
+    tb_2b(&c, s.sensitive.buffer, s.sensitive.size);
+    tb_size16_end(&c, m);
+    tb_2b(&c, pub3.b, pub3.n);
+    tb_u32(&c, TPM_RH_NULL);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     s.sensitive.buffer[3] ^= 1;
-    tc_begin(&c, ST_NO, TPM_CC_LoadExternal);
-    m = tc_size16_begin(&c);
-    tc_u16(&c, TPM_ALG_ECC);
-    tc_2b(&c, "", 0);
-    tc_2b(&c, "", 0);
-    tc_2b(&c, s.sensitive.buffer, s.sensitive.size);
-    tc_size16_end(&c, m);
-    tc_2b(&c, pub3.b, pub3.n);
-    tc_u32(&c, TPM_RH_NULL);
-    assert_int_equal(tc_run(t, &c, &r), P1(TPM_RC_BINDING));
+    tb_start(&c, ST_NO, TPM_CC_LoadExternal);
+    m = tb_size16_begin(&c);
+    tb_u16(&c, TPM_ALG_ECC);
+    tb_2b(&c, "", 0);
+    tb_2b(&c, "", 0);
+    tb_2b(&c, s.sensitive.buffer, s.sensitive.size);
+    tb_size16_end(&c, m);
+    tb_2b(&c, pub3.b, pub3.n);
+    tb_u32(&c, TPM_RH_NULL);
+    assert_int_equal(tt_exec(t, &c, &r), P1(TPM_RC_BINDING));
     tpm_free(t);
 }
 
@@ -993,29 +994,29 @@ static void test_change_eps(void **state)
     struct blob p1, p2, ctx;
     assert_int_equal(create_primary(t, TPM_RH_ENDORSEMENT, T_ECC_STORAGE, &h, &p1), 0);
     assert_int_equal(context_save(t, h, &ctx), 0);
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_ChangeEPS);
-    tc_u32(&c, TPM_RH_PLATFORM);
-    tc_pw_sessions(&c, pw_empty, 1);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_ChangeEPS);
+    tb_u32(&c, TPM_RH_PLATFORM);
+    tb_pws(&c, pw_empty, 1);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_null(object_find(t, h));
     assert_int_equal(context_load(t, &ctx, &h), P1(TPM_RC_INTEGRITY));
     assert_int_equal(create_primary(t, TPM_RH_ENDORSEMENT, T_ECC_STORAGE, &h, &p2), 0);
     assert_false(blob_eq(&p1, &p2));
     /* SetPrimaryPolicy: the digest must match its hash. */
-    tc_begin(&c, ST_S, TPM_CC_SetPrimaryPolicy);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, "0123456789abcdef0123456789abcdef", 32);
-    tc_u16(&c, TPM_ALG_SHA1);
-    assert_int_equal(tc_run(t, &c, &r), P1(TPM_RC_SIZE));
-    tc_begin(&c, ST_S, TPM_CC_SetPrimaryPolicy);
-    tc_u32(&c, TPM_RH_OWNER);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, "0123456789abcdef0123456789abcdef", 32);
-    tc_u16(&c, TPM_ALG_SHA256);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_SetPrimaryPolicy);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, "0123456789abcdef0123456789abcdef", 32);
+    tb_u16(&c, TPM_ALG_SHA1);
+    assert_int_equal(tt_exec(t, &c, &r), P1(TPM_RC_SIZE));
+    tb_start(&c, ST_S, TPM_CC_SetPrimaryPolicy);
+    tb_u32(&c, TPM_RH_OWNER);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, "0123456789abcdef0123456789abcdef", 32);
+    tb_u16(&c, TPM_ALG_SHA256);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_int_equal(t->p.owner_policy.alg, TPM_ALG_SHA256);
     tpm_free(t);
 }
@@ -1025,28 +1026,28 @@ static void test_change_eps(void **state)
 static uint32_t create_loaded(struct tpm *t, TPM_HANDLE parent, enum tmpl k,
                               const char *label, TPM_HANDLE *h, struct blob *pub)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     struct blob priv;
-    tc_begin(&c, ST_S, TPM_CC_CreateLoaded);
-    tc_u32(&c, parent);
-    tc_pw_sessions(&c, pw_empty, 1);
+    tb_start(&c, ST_S, TPM_CC_CreateLoaded);
+    tb_u32(&c, parent);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", NULL, 0);
-    size_t m = tc_size16_begin(&c);
+    size_t m = tb_size16_begin(&c);
     tmpl_body(&c, k, 0, 0);
     if (label) {
         /* unique is a TPMS_DERIVE: replace the empty ECC point (two zero sizes) */
         c.n -= 4;
-        tc_2b(&c, label, (uint16_t)strlen(label));
-        tc_2b(&c, "ctx", 3);
+        tb_2b(&c, label, (uint16_t)strlen(label));
+        tb_2b(&c, "ctx", 3);
     }
-    tc_size16_end(&c, m);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_size16_end(&c, m);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        *h = tr_u32(&r);
-        (void)tr_u32(&r);
-        priv.n = tr_2b(&r, priv.b, sizeof(priv.b));
-        pub->n = tr_2b(&r, pub->b, sizeof(pub->b));
+        *h = rs_u32(&r);
+        (void)rs_u32(&r);
+        priv.n = rs_2b(&r, priv.b, sizeof(priv.b));
+        pub->n = rs_2b(&r, pub->b, sizeof(pub->b));
     }
     return rc;
 }
@@ -1064,20 +1065,20 @@ static void test_create_loaded(void **state)
     assert_int_equal(create_loaded(t, prim, T_ECC_SIGN, NULL, &h, &p2), 0);
     assert_false(blob_eq(&p1, &p2)); /* ordinary keys are random */
     /* A derivation parent: keyed hash, restricted decrypt. */
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_Create);
-    tc_u32(&c, prim);
-    tc_pw_sessions(&c, pw_empty, 1);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_Create);
+    tb_u32(&c, prim);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", NULL, 0);
-    size_t m = tc_size16_begin(&c);
+    size_t m = tb_size16_begin(&c);
     tmpl_body(&c, T_SEAL, 0x00030072, 0);
-    tc_size16_end(&c, m);
+    tb_size16_end(&c, m);
     tc_no_creation(&c);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    (void)tr_u32(&r);
-    priv.n = tr_2b(&r, priv.b, sizeof(priv.b));
-    pub.n = tr_2b(&r, pub.b, sizeof(pub.b));
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    (void)rs_u32(&r);
+    priv.n = rs_2b(&r, priv.b, sizeof(priv.b));
+    pub.n = rs_2b(&r, pub.b, sizeof(pub.b));
     assert_int_equal(load(t, prim, &priv, &pub, &dp), 0);
     /* Derived keys: the same label and context give the same key, another label another. */
     struct blob d1, d2, d3;
@@ -1105,87 +1106,87 @@ static void test_import_rewrap(void **state)
     struct blob pp, pub, priv, pub2;
     assert_int_equal(create_primary(t, TPM_RH_OWNER, T_RSA_STORAGE, &prim, &pp), 0);
     /* A duplicable ECDSA key: fixedTPM and fixedParent clear. */
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, TPM_RH_NULL);
-    tc_pw_sessions(&c, pw_empty, 1);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, TPM_RH_NULL);
+    tb_pws(&c, pw_empty, 1);
     tc_sensitive(&c, "", NULL, 0);
-    size_t m = tc_size16_begin(&c);
+    size_t m = tb_size16_begin(&c);
     tmpl_body(&c, T_ECC_SIGN, 0x00040060, 0);
-    tc_size16_end(&c, m);
+    tb_size16_end(&c, m);
     tc_no_creation(&c);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    k = tr_u32(&r);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    k = rs_u32(&r);
     assert_int_equal(read_public(t, k, &pub, NULL), 0);
     const struct object *o = object_find(t, k);
     /* duplicate = the plain TPM2B_SENSITIVE (no inner, no outer wrapper) */
     struct blob dup;
-    struct tcmd d;
+    struct tb d;
     d.n = 0;
-    m = tc_size16_begin(&d);
-    tc_u16(&d, TPM_ALG_ECC);
-    tc_2b(&d, "", 0);
-    tc_2b(&d, "", 0);
-    tc_2b(&d, o->sens.sensitive.buffer, o->sens.sensitive.size);
-    tc_size16_end(&d, m);
+    m = tb_size16_begin(&d);
+    tb_u16(&d, TPM_ALG_ECC);
+    tb_2b(&d, "", 0);
+    tb_2b(&d, "", 0);
+    tb_2b(&d, o->sens.sensitive.buffer, o->sens.sensitive.size);
+    tb_size16_end(&d, m);
     memcpy(dup.b, d.b, d.n);
     dup.n = (uint16_t)d.n;
     /* Rewrap from no parent to no parent hands it back unchanged. */
-    tc_begin(&c, ST_S, TPM_CC_Rewrap);
-    tc_u32(&c, TPM_RH_NULL);
-    tc_u32(&c, TPM_RH_NULL);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, dup.b, dup.n);
-    tc_2b(&c, object_find(t, k)->name.buffer, object_find(t, k)->name.size);
-    tc_u16(&c, 0);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    (void)tr_u32(&r);
+    tb_start(&c, ST_S, TPM_CC_Rewrap);
+    tb_u32(&c, TPM_RH_NULL);
+    tb_u32(&c, TPM_RH_NULL);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, dup.b, dup.n);
+    tb_2b(&c, object_find(t, k)->name.buffer, object_find(t, k)->name.size);
+    tb_u16(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    (void)rs_u32(&r);
     struct blob back;
-    back.n = tr_2b(&r, back.b, sizeof(back.b));
+    back.n = rs_2b(&r, back.b, sizeof(back.b));
     assert_true(blob_eq(&back, &dup));
     for (int tamper = 0; tamper < 2; tamper++) {
         struct blob dd = dup;
         if (tamper) {
             dd.b[dd.n - 1] ^= 1;
         }
-        tc_begin(&c, ST_S, TPM_CC_Import);
-        tc_u32(&c, prim);
-        tc_pw_sessions(&c, pw_empty, 1);
-        tc_u16(&c, 0);              /* encryptionKey */
-        tc_2b(&c, pub.b, pub.n);    /* objectPublic */
-        tc_2b(&c, dd.b, dd.n);      /* duplicate */
-        tc_u16(&c, 0);              /* inSymSeed */
-        tc_u16(&c, TPM_ALG_NULL);   /* symmetricAlg */
-        uint32_t rc = tc_run(t, &c, &r);
+        tb_start(&c, ST_S, TPM_CC_Import);
+        tb_u32(&c, prim);
+        tb_pws(&c, pw_empty, 1);
+        tb_u16(&c, 0);              /* encryptionKey */
+        tb_2b(&c, pub.b, pub.n);    /* objectPublic */
+        tb_2b(&c, dd.b, dd.n);      /* duplicate */
+        tb_u16(&c, 0);              /* inSymSeed */
+        tb_u16(&c, TPM_ALG_NULL);   /* symmetricAlg */
+        uint32_t rc = tt_exec(t, &c, &r);
         if (tamper) {
             assert_int_equal(rc, TPM_RC_BINDING | 0x340u);
             continue;
         }
         assert_int_equal(rc, 0);
-        (void)tr_u32(&r);
-        priv.n = tr_2b(&r, priv.b, sizeof(priv.b));
+        (void)rs_u32(&r);
+        priv.n = rs_2b(&r, priv.b, sizeof(priv.b));
     }
     assert_int_equal(load(t, prim, &priv, &pub, &h), 0);
     assert_int_equal(read_public(t, h, &pub2, NULL), 0);
     assert_true(blob_eq(&pub, &pub2));
     /* fixedParent objects cannot be imported. */
     assert_int_equal(read_public(t, prim, &pub2, NULL), 0);
-    tc_begin(&c, ST_S, TPM_CC_Import);
-    tc_u32(&c, prim);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u16(&c, 0);
-    tc_2b(&c, pub2.b, pub2.n);
-    tc_2b(&c, dup.b, dup.n);
-    tc_u16(&c, 0);
-    tc_u16(&c, TPM_ALG_NULL);
-    assert_int_equal(tc_run(t, &c, &r), P2(TPM_RC_ATTRIBUTES));
+    tb_start(&c, ST_S, TPM_CC_Import);
+    tb_u32(&c, prim);
+    tb_pws(&c, pw_empty, 1);
+    tb_u16(&c, 0);
+    tb_2b(&c, pub2.b, pub2.n);
+    tb_2b(&c, dup.b, dup.n);
+    tb_u16(&c, 0);
+    tb_u16(&c, TPM_ALG_NULL);
+    assert_int_equal(tt_exec(t, &c, &r), P2(TPM_RC_ATTRIBUTES));
     /* ChangePPS: platform objects are flushed. */
     assert_int_equal(create_primary(t, TPM_RH_PLATFORM, T_ECC_STORAGE, &h, &pp), 0);
-    tc_begin(&c, ST_S, TPM_CC_ChangePPS);
-    tc_u32(&c, TPM_RH_PLATFORM);
-    tc_pw_sessions(&c, pw_empty, 1);
-    assert_int_equal(tc_run(t, &c, &r), 0);
+    tb_start(&c, ST_S, TPM_CC_ChangePPS);
+    tb_u32(&c, TPM_RH_PLATFORM);
+    tb_pws(&c, pw_empty, 1);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
     assert_null(object_find(t, h));
     tpm_free(t);
 }

@@ -294,34 +294,34 @@ static void test_sign_errors(void **state)
 
     /* oversized data: a TPM2B_DIGEST of 65 bytes is refused while reading */
     {
-        struct tcmd c;
-        struct trsp r;
+        struct tb c;
+        struct rsp r;
         uint8_t big[65] = {0};
-        tc_begin(&c, ST_S, TPM_CC_Sign);
-        tc_u32(&c, eh);
-        tc_pw_sessions(&c, pw_empty, 1);
-        tc_2b(&c, big, sizeof(big));
+        tb_start(&c, ST_S, TPM_CC_Sign);
+        tb_u32(&c, eh);
+        tb_pws(&c, pw_empty, 1);
+        tb_2b(&c, big, sizeof(big));
         tk_scheme(&c, TPM_ALG_ECDSA, TPM_ALG_SHA256, 0);
         struct tk_ticket nt;
         tk_null_ticket(&nt, TPM_ST_HASHCHECK);
-        tc_bytes(&c, nt.b, nt.n);
-        assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_SIZE, 1));
+        tb_bytes(&c, nt.b, nt.n);
+        assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_SIZE, 1));
         /* a truncated command: no ticket */
-        tc_begin(&c, ST_S, TPM_CC_Sign);
-        tc_u32(&c, eh);
-        tc_pw_sessions(&c, pw_empty, 1);
-        tc_2b(&c, d, 32);
+        tb_start(&c, ST_S, TPM_CC_Sign);
+        tb_u32(&c, eh);
+        tb_pws(&c, pw_empty, 1);
+        tb_2b(&c, d, 32);
         tk_scheme(&c, TPM_ALG_ECDSA, TPM_ALG_SHA256, 0);
-        assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_INSUFFICIENT, 3));
+        assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_INSUFFICIENT, 3));
         /* a ticket with the wrong tag */
-        tc_begin(&c, ST_S, TPM_CC_Sign);
-        tc_u32(&c, eh);
-        tc_pw_sessions(&c, pw_empty, 1);
-        tc_2b(&c, d, 32);
+        tb_start(&c, ST_S, TPM_CC_Sign);
+        tb_u32(&c, eh);
+        tb_pws(&c, pw_empty, 1);
+        tb_2b(&c, d, 32);
         tk_scheme(&c, TPM_ALG_ECDSA, TPM_ALG_SHA256, 0);
         tk_null_ticket(&nt, TPM_ST_VERIFIED);
-        tc_bytes(&c, nt.b, nt.n);
-        assert_int_equal(tc_run(t, &c, &r), RCP(TPM_RC_TAG, 3));
+        tb_bytes(&c, nt.b, nt.n);
+        assert_int_equal(tt_exec(t, &c, &r), RCP(TPM_RC_TAG, 3));
     }
 
     /* keys that may not sign */
@@ -398,33 +398,33 @@ static void test_sign_errors(void **state)
 static uint32_t seq_hash(struct tpm *t, const uint8_t *data, uint16_t len, uint32_t hier,
                          uint8_t *digest, uint16_t *dl, struct tk_ticket *tk)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     uint32_t h, rc;
-    tc_begin(&c, ST_NO, TPM_CC_HashSequenceStart);
-    tc_u16(&c, 0);
-    tc_u16(&c, TPM_ALG_SHA256);
-    if ((rc = tc_run(t, &c, &r)) != 0) {
+    tb_start(&c, ST_NO, TPM_CC_HashSequenceStart);
+    tb_u16(&c, 0);
+    tb_u16(&c, TPM_ALG_SHA256);
+    if ((rc = tt_exec(t, &c, &r)) != 0) {
         return rc;
     }
-    h = tr_u32(&r);
-    tc_begin(&c, ST_S, TPM_CC_SequenceUpdate);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, data, len / 2);
-    if ((rc = tc_run(t, &c, &r)) != 0) {
+    h = rs_u32(&r);
+    tb_start(&c, ST_S, TPM_CC_SequenceUpdate);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, data, len / 2);
+    if ((rc = tt_exec(t, &c, &r)) != 0) {
         return rc;
     }
-    tc_begin(&c, ST_S, TPM_CC_SequenceComplete);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, data + len / 2, (uint16_t)(len - len / 2));
-    tc_u32(&c, hier);
-    if ((rc = tc_run(t, &c, &r)) != 0) {
+    tb_start(&c, ST_S, TPM_CC_SequenceComplete);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, data + len / 2, (uint16_t)(len - len / 2));
+    tb_u32(&c, hier);
+    if ((rc = tt_exec(t, &c, &r)) != 0) {
         return rc;
     }
-    (void)tr_u32(&r);
-    *dl = tr_2b(&r, digest, 64);
+    (void)rs_u32(&r);
+    *dl = rs_2b(&r, digest, 64);
     tk_parse_ticket(&r, tk);
     return 0;
 }
@@ -526,33 +526,33 @@ static void test_restricted_tickets(void **state)
 static uint32_t start_policy(struct tpm *t, uint8_t type, uint32_t *h, uint8_t *nonce,
                              uint16_t *nl)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     uint8_t caller[16] = {9, 9, 9};
-    tc_begin(&c, ST_NO, TPM_CC_StartAuthSession);
-    tc_u32(&c, TPM_RH_NULL);
-    tc_u32(&c, TPM_RH_NULL);
-    tc_2b(&c, caller, sizeof(caller));
-    tc_u16(&c, 0);
-    tc_u8(&c, type);
-    tc_u16(&c, TPM_ALG_NULL);
-    tc_u16(&c, TPM_ALG_SHA256);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_start(&c, ST_NO, TPM_CC_StartAuthSession);
+    tb_u32(&c, TPM_RH_NULL);
+    tb_u32(&c, TPM_RH_NULL);
+    tb_2b(&c, caller, sizeof(caller));
+    tb_u16(&c, 0);
+    tb_u8(&c, type);
+    tb_u16(&c, TPM_ALG_NULL);
+    tb_u16(&c, TPM_ALG_SHA256);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        *h = tr_u32(&r);
-        *nl = tr_2b(&r, nonce, 64);
+        *h = rs_u32(&r);
+        *nl = rs_2b(&r, nonce, 64);
     }
     return rc;
 }
 
 static void policy_digest(struct tpm *t, uint32_t s, uint8_t *out)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_PolicyGetDigest);
-    tc_u32(&c, s);
-    assert_int_equal(tc_run(t, &c, &r), 0);
-    assert_int_equal(tr_2b(&r, out, 32), 32);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_PolicyGetDigest);
+    tb_u32(&c, s);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    assert_int_equal(rs_2b(&r, out, 32), 32);
 }
 
 /* ECDSA by OpenSSL over digest, as a TPMT_SIGNATURE. */
@@ -586,15 +586,15 @@ static uint32_t policy_authorize(struct tpm *t, uint32_t s, const uint8_t *appro
                                  const uint8_t *ref, uint16_t rl, const struct tk_pub *key,
                                  const struct tk_ticket *tk)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_PolicyAuthorize);
-    tc_u32(&c, s);
-    tc_2b(&c, approved, 32);
-    tc_2b(&c, ref, rl);
-    tc_2b(&c, key->name, key->name_len);
-    tc_bytes(&c, tk->b, tk->n);
-    return tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_PolicyAuthorize);
+    tb_u32(&c, s);
+    tb_2b(&c, approved, 32);
+    tb_2b(&c, ref, rl);
+    tb_2b(&c, key->name, key->name_len);
+    tb_bytes(&c, tk->b, tk->n);
+    return tt_exec(t, &c, &r);
 }
 
 static void test_verify_ticket_policy_authorize(void **state)
@@ -677,19 +677,19 @@ static uint32_t policy_signed(struct tpm *t, uint32_t key, uint32_t s, const uin
                               const uint8_t *sig, size_t sl, uint8_t *timeout, uint16_t *tl,
                               struct tk_ticket *tk)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_PolicySigned);
-    tc_u32(&c, key);
-    tc_u32(&c, s);
-    tc_2b(&c, nonce, nl);
-    tc_u32(&c, (uint32_t)expiration);
-    tc_u16(&c, 0); /* cpHashA */
-    tc_2b(&c, ref, rl);
-    tc_bytes(&c, sig, sl);
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_PolicySigned);
+    tb_u32(&c, key);
+    tb_u32(&c, s);
+    tb_2b(&c, nonce, nl);
+    tb_u32(&c, (uint32_t)expiration);
+    tb_u16(&c, 0); /* cpHashA */
+    tb_2b(&c, ref, rl);
+    tb_bytes(&c, sig, sl);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0 && tk) {
-        *tl = tr_2b(&r, timeout, 8);
+        *tl = rs_2b(&r, timeout, 8);
         tk_parse_ticket(&r, tk);
     }
     return rc;
@@ -783,16 +783,16 @@ static void test_policy_signed(void **state)
     uint32_t s2;
     assert_int_equal(start_policy(t, 0x01, &s2, nonce, &nl), 0);
     {
-        struct tcmd c;
-        struct trsp r;
-        tc_begin(&c, ST_NO, TPM_CC_PolicyTicket);
-        tc_u32(&c, s2);
-        tc_2b(&c, timeout, tl);
-        tc_u16(&c, 0);
-        tc_2b(&c, ref, sizeof(ref));
-        tc_2b(&c, p.name, p.name_len);
-        tc_bytes(&c, tk.b, tk.n);
-        assert_int_equal(tc_run(t, &c, &r), 0);
+        struct tb c;
+        struct rsp r;
+        tb_start(&c, ST_NO, TPM_CC_PolicyTicket);
+        tb_u32(&c, s2);
+        tb_2b(&c, timeout, tl);
+        tb_u16(&c, 0);
+        tb_2b(&c, ref, sizeof(ref));
+        tb_2b(&c, p.name, p.name_len);
+        tb_bytes(&c, tk.b, tk.n);
+        assert_int_equal(tt_exec(t, &c, &r), 0);
         policy_digest(t, s2, pd);
         assert_memory_equal(pd, digest_signed, 32);
     }
@@ -818,34 +818,34 @@ struct commit_out {
     uint16_t counter;
 };
 
-static void rd_point(struct trsp *r, uint8_t p[2][66], uint16_t *n)
+static void rd_point(struct rsp *r, uint8_t p[2][66], uint16_t *n)
 {
-    uint16_t size = tr_u16(r);
+    uint16_t size = rs_u16(r);
     if (size == 0) {
         *n = 0;
         return;
     }
-    *n = tr_2b(r, p[0], 66);
-    (void)tr_2b(r, p[1], 66);
+    *n = rs_2b(r, p[0], 66);
+    (void)rs_2b(r, p[1], 66);
 }
 
 static uint32_t commit(struct tpm *t, uint32_t h, struct commit_out *o)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_Commit);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u16(&c, 0); /* P1 */
-    tc_u16(&c, 0); /* s2 */
-    tc_u16(&c, 0); /* y2 */
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_Commit);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_u16(&c, 0); /* P1 */
+    tb_u16(&c, 0); /* s2 */
+    tb_u16(&c, 0); /* y2 */
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        (void)tr_u32(&r);
+        (void)rs_u32(&r);
         rd_point(&r, o->K, &o->nK);
         rd_point(&r, o->L, &o->nL);
         rd_point(&r, o->E, &o->nE);
-        o->counter = tr_u16(&r);
+        o->counter = rs_u16(&r);
     }
     return rc;
 }

@@ -15,7 +15,7 @@
 #include <openssl/rsa.h>
 
 #include "tpm/tpm_consts.h"
-#include "tpmcmd.h"
+#include "tpmtest.h"
 
 #define ST_NO 0x8001
 #define ST_S 0x8002
@@ -88,78 +88,78 @@ static inline struct kdesc kd_storage(void)
     return d;
 }
 
-static inline void tk_sym(struct tcmd *c, const struct kdesc *d)
+static inline void tk_sym(struct tb *c, const struct kdesc *d)
 {
-    tc_u16(c, d->sym);
+    tb_u16(c, d->sym);
     if (d->sym != TPM_ALG_NULL) {
-        tc_u16(c, d->sym_bits);
-        tc_u16(c, d->sym_mode);
+        tb_u16(c, d->sym_bits);
+        tb_u16(c, d->sym_mode);
     }
 }
 
-static inline void tk_scheme(struct tcmd *c, uint16_t scheme, uint16_t hash, uint16_t count)
+static inline void tk_scheme(struct tb *c, uint16_t scheme, uint16_t hash, uint16_t count)
 {
-    tc_u16(c, scheme);
+    tb_u16(c, scheme);
     if (scheme != TPM_ALG_NULL && scheme != TPM_ALG_RSAES) {
-        tc_u16(c, hash);
+        tb_u16(c, hash);
         if (scheme == TPM_ALG_ECDAA) {
-            tc_u16(c, count);
+            tb_u16(c, count);
         }
     }
 }
 
 /* TPM2B_PUBLIC of d with unique u1 (digest, modulus or x) and u2 (y). */
-static inline void tk_public(struct tcmd *c, const struct kdesc *d, const uint8_t *u1,
+static inline void tk_public(struct tb *c, const struct kdesc *d, const uint8_t *u1,
                              uint16_t n1, const uint8_t *u2, uint16_t n2)
 {
-    size_t m = tc_size16_begin(c);
-    tc_u16(c, d->type);
-    tc_u16(c, d->name_alg);
-    tc_u32(c, d->attrs);
-    tc_u16(c, 0); /* authPolicy */
+    size_t m = tb_size16_begin(c);
+    tb_u16(c, d->type);
+    tb_u16(c, d->name_alg);
+    tb_u32(c, d->attrs);
+    tb_u16(c, 0); /* authPolicy */
     switch (d->type) {
     case TPM_ALG_KEYEDHASH:
-        tc_u16(c, d->scheme);
+        tb_u16(c, d->scheme);
         if (d->scheme != TPM_ALG_NULL) {
-            tc_u16(c, d->hash);
+            tb_u16(c, d->hash);
         }
-        tc_2b(c, u1, n1);
+        tb_2b(c, u1, n1);
         break;
     case TPM_ALG_SYMCIPHER:
         tk_sym(c, d);
-        tc_2b(c, u1, n1);
+        tb_2b(c, u1, n1);
         break;
     case TPM_ALG_RSA:
         tk_sym(c, d);
         tk_scheme(c, d->scheme, d->hash, d->count);
-        tc_u16(c, d->bits);
-        tc_u32(c, 0);
-        tc_2b(c, u1, n1);
+        tb_u16(c, d->bits);
+        tb_u32(c, 0);
+        tb_2b(c, u1, n1);
         break;
     case TPM_ALG_ECC:
         tk_sym(c, d);
         tk_scheme(c, d->scheme, d->hash, d->count);
-        tc_u16(c, d->curve);
-        tc_u16(c, TPM_ALG_NULL); /* kdf */
-        tc_2b(c, u1, n1);
-        tc_2b(c, u2, n2);
+        tb_u16(c, d->curve);
+        tb_u16(c, TPM_ALG_NULL); /* kdf */
+        tb_2b(c, u1, n1);
+        tb_2b(c, u2, n2);
         break;
     }
-    tc_size16_end(c, m);
+    tb_size16_end(c, m);
 }
 
 static inline struct tpm *tk_up(void)
 {
     struct tpm *t = tpm_new(NULL, NULL);
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     if (!t) {
         return NULL;
     }
     tpm_init(t);
-    tc_begin(&c, ST_NO, 0x144); /* Startup */
-    tc_u16(&c, 0);              /* TPM_SU_CLEAR */
-    tc_run(t, &c, &r);
+    tb_start(&c, ST_NO, 0x144); /* Startup */
+    tb_u16(&c, 0);              /* TPM_SU_CLEAR */
+    tt_exec(t, &c, &r);
     return t;
 }
 
@@ -167,20 +167,21 @@ static inline struct tpm *tk_up(void)
 static inline uint32_t tk_primary(struct tpm *t, uint32_t hier, const struct kdesc *d,
                                   uint32_t *h)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_S, TPM_CC_CreatePrimary);
-    tc_u32(&c, hier);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_u16(&c, 4); /* TPM2B_SENSITIVE_CREATE: empty auth, empty data */
-    tc_u16(&c, 0);
-    tc_u16(&c, 0);
+    *h = 0;
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_S, TPM_CC_CreatePrimary);
+    tb_u32(&c, hier);
+    tb_pws(&c, pw_empty, 1);
+    tb_u16(&c, 4); /* TPM2B_SENSITIVE_CREATE: empty auth, empty data */
+    tb_u16(&c, 0);
+    tb_u16(&c, 0);
     tk_public(&c, d, NULL, 0, NULL, 0);
-    tc_u16(&c, 0); /* outsideInfo */
-    tc_u32(&c, 0); /* creationPCR */
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_u16(&c, 0); /* outsideInfo */
+    tb_u32(&c, 0); /* creationPCR */
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        *h = tr_u32(&r);
+        *h = rs_u32(&r);
     }
     return rc;
 }
@@ -198,45 +199,46 @@ static inline uint32_t tk_create_load(struct tpm *t, uint32_t parent, const stru
                                       const uint8_t *data, uint16_t dlen, uint32_t *h,
                                       struct tk_creation *cr)
 {
-    struct tcmd c;
-    struct trsp r;
+    *h = 0;
+    struct tb c;
+    struct rsp r;
     static uint8_t priv[2048], pub[2048];
     uint16_t np, nu;
-    tc_begin(&c, ST_S, TPM_CC_Create);
-    tc_u32(&c, parent);
-    tc_pw_sessions(&c, pw_empty, 1);
-    size_t m = tc_size16_begin(&c);
-    tc_u16(&c, 0);
-    tc_2b(&c, data, dlen);
-    tc_size16_end(&c, m);
+    tb_start(&c, ST_S, TPM_CC_Create);
+    tb_u32(&c, parent);
+    tb_pws(&c, pw_empty, 1);
+    size_t m = tb_size16_begin(&c);
+    tb_u16(&c, 0);
+    tb_2b(&c, data, dlen);
+    tb_size16_end(&c, m);
     tk_public(&c, d, NULL, 0, NULL, 0);
-    tc_u16(&c, 0);
-    tc_u32(&c, 0);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_u16(&c, 0);
+    tb_u32(&c, 0);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc != 0) {
         return rc;
     }
-    (void)tr_u32(&r);
-    np = tr_2b(&r, priv, sizeof(priv));
-    nu = tr_2b(&r, pub, sizeof(pub));
-    (void)tr_2b(&r, NULL, 0); /* creationData */
+    (void)rs_u32(&r);
+    np = rs_2b(&r, priv, sizeof(priv));
+    nu = rs_2b(&r, pub, sizeof(pub));
+    (void)rs_2b(&r, NULL, 0); /* creationData */
     if (cr) {
-        cr->hash_len = tr_2b(&r, cr->hash, sizeof(cr->hash));
+        cr->hash_len = rs_2b(&r, cr->hash, sizeof(cr->hash));
         size_t start = r.off;
-        (void)tr_u16(&r);
-        (void)tr_u32(&r);
-        (void)tr_2b(&r, NULL, 0);
+        (void)rs_u16(&r);
+        (void)rs_u32(&r);
+        (void)rs_2b(&r, NULL, 0);
         cr->ticket_len = (uint16_t)(r.off - start);
         memcpy(cr->ticket, r.b + start, cr->ticket_len);
     }
-    tc_begin(&c, ST_S, TPM_CC_Load);
-    tc_u32(&c, parent);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, priv, np);
-    tc_2b(&c, pub, nu);
-    rc = tc_run(t, &c, &r);
+    tb_start(&c, ST_S, TPM_CC_Load);
+    tb_u32(&c, parent);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, priv, np);
+    tb_2b(&c, pub, nu);
+    rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        *h = tr_u32(&r);
+        *h = rs_u32(&r);
     }
     return rc;
 }
@@ -246,35 +248,36 @@ static inline uint32_t tk_external(struct tpm *t, uint32_t hier, const struct kd
                                    const uint8_t *priv, uint16_t plen, const uint8_t *u1,
                                    uint16_t n1, const uint8_t *u2, uint16_t n2, uint32_t *h)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_LoadExternal);
+    *h = 0;
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_LoadExternal);
     if (priv) {
-        size_t m = tc_size16_begin(&c);
-        tc_u16(&c, d->type);
-        tc_u16(&c, 0); /* authValue */
-        tc_u16(&c, 0); /* seedValue */
-        tc_2b(&c, priv, plen);
-        tc_size16_end(&c, m);
+        size_t m = tb_size16_begin(&c);
+        tb_u16(&c, d->type);
+        tb_u16(&c, 0); /* authValue */
+        tb_u16(&c, 0); /* seedValue */
+        tb_2b(&c, priv, plen);
+        tb_size16_end(&c, m);
     } else {
-        tc_u16(&c, 0);
+        tb_u16(&c, 0);
     }
     tk_public(&c, d, u1, n1, u2, n2);
-    tc_u32(&c, hier);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_u32(&c, hier);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        *h = tr_u32(&r);
+        *h = rs_u32(&r);
     }
     return rc;
 }
 
 static inline uint32_t tk_flush(struct tpm *t, uint32_t h)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_FlushContext);
-    tc_u32(&c, h);
-    return tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_FlushContext);
+    tb_u32(&c, h);
+    return tt_exec(t, &c, &r);
 }
 
 /* The public key parts, Name and qualified Name of a loaded key (ReadPublic). */
@@ -288,56 +291,56 @@ struct tk_pub {
 
 static inline uint32_t tk_read_public(struct tpm *t, uint32_t h, struct tk_pub *p)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_ReadPublic);
-    tc_u32(&c, h);
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_ReadPublic);
+    tb_u32(&c, h);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc != 0) {
         return rc;
     }
-    (void)tr_u16(&r); /* size */
-    p->type = tr_u16(&r);
-    (void)tr_u16(&r);          /* nameAlg */
-    (void)tr_u32(&r);          /* attributes */
-    (void)tr_2b(&r, NULL, 0); /* authPolicy */
+    (void)rs_u16(&r); /* size */
+    p->type = rs_u16(&r);
+    (void)rs_u16(&r);          /* nameAlg */
+    (void)rs_u32(&r);          /* attributes */
+    (void)rs_2b(&r, NULL, 0); /* authPolicy */
     switch (p->type) {
     case TPM_ALG_RSA:
     case TPM_ALG_ECC: {
-        uint16_t sym = tr_u16(&r);
+        uint16_t sym = rs_u16(&r);
         if (sym != TPM_ALG_NULL) {
             r.off += 4; /* keyBits, mode */
         }
-        uint16_t sch = tr_u16(&r);
+        uint16_t sch = rs_u16(&r);
         if (sch != TPM_ALG_NULL && sch != TPM_ALG_RSAES) {
             r.off += sch == TPM_ALG_ECDAA ? 4 : 2;
         }
         if (p->type == TPM_ALG_RSA) {
             r.off += 6; /* keyBits, exponent */
         } else {
-            (void)tr_u16(&r); /* curve */
-            if (tr_u16(&r) != TPM_ALG_NULL) {
+            (void)rs_u16(&r); /* curve */
+            if (rs_u16(&r) != TPM_ALG_NULL) {
                 r.off += 2; /* kdf hash */
             }
         }
-        p->n1 = tr_2b(&r, p->u1, sizeof(p->u1));
-        p->n2 = p->type == TPM_ALG_ECC ? tr_2b(&r, p->u2, sizeof(p->u2)) : 0;
+        p->n1 = rs_2b(&r, p->u1, sizeof(p->u1));
+        p->n2 = p->type == TPM_ALG_ECC ? rs_2b(&r, p->u2, sizeof(p->u2)) : 0;
         break;
     }
     case TPM_ALG_KEYEDHASH: {
-        uint16_t sch = tr_u16(&r);
+        uint16_t sch = rs_u16(&r);
         if (sch != TPM_ALG_NULL) {
             r.off += sch == TPM_ALG_XOR ? 4 : 2;
         }
-        p->n1 = tr_2b(&r, p->u1, sizeof(p->u1));
+        p->n1 = rs_2b(&r, p->u1, sizeof(p->u1));
         p->n2 = 0;
         break;
     }
     default:
         return 0xFFFFFFFF;
     }
-    p->name_len = tr_2b(&r, p->name, sizeof(p->name));
-    p->qname_len = tr_2b(&r, p->qname, sizeof(p->qname));
+    p->name_len = rs_2b(&r, p->name, sizeof(p->name));
+    p->qname_len = rs_2b(&r, p->qname, sizeof(p->qname));
     return 0;
 }
 
@@ -351,15 +354,15 @@ struct tk_sig {
 };
 
 /* Parse a TPMT_SIGNATURE at r's cursor. */
-static inline void tk_parse_sig(struct trsp *r, struct tk_sig *s)
+static inline void tk_parse_sig(struct rsp *r, struct tk_sig *s)
 {
     size_t start = r->off;
-    s->alg = tr_u16(r);
+    s->alg = rs_u16(r);
     s->na = s->nb = 0;
     if (s->alg != TPM_ALG_NULL) {
-        s->hash = tr_u16(r);
+        s->hash = rs_u16(r);
         if (s->alg == TPM_ALG_RSASSA || s->alg == TPM_ALG_RSAPSS) {
-            s->na = tr_2b(r, s->a, sizeof(s->a));
+            s->na = rs_2b(r, s->a, sizeof(s->a));
         } else if (s->alg == TPM_ALG_HMAC) {
             s->na = s->hash == TPM_ALG_SHA1     ? 20
                     : s->hash == TPM_ALG_SHA384 ? 48
@@ -368,8 +371,8 @@ static inline void tk_parse_sig(struct trsp *r, struct tk_sig *s)
             memcpy(s->a, r->b + r->off, s->na);
             r->off += s->na;
         } else {
-            s->na = tr_2b(r, s->a, sizeof(s->a));
-            s->nb = tr_2b(r, s->b, sizeof(s->b));
+            s->na = rs_2b(r, s->a, sizeof(s->a));
+            s->nb = rs_2b(r, s->b, sizeof(s->b));
         }
     }
     s->len = r->off - start;
@@ -382,12 +385,12 @@ struct tk_ticket {
     uint16_t n;
 };
 
-static inline void tk_parse_ticket(struct trsp *r, struct tk_ticket *tk)
+static inline void tk_parse_ticket(struct rsp *r, struct tk_ticket *tk)
 {
     size_t start = r->off;
-    (void)tr_u16(r);
-    (void)tr_u32(r);
-    (void)tr_2b(r, NULL, 0);
+    (void)rs_u16(r);
+    (void)rs_u32(r);
+    (void)rs_2b(r, NULL, 0);
     tk->n = (uint16_t)(r->off - start);
     memcpy(tk->b, r->b + start, tk->n);
 }
@@ -411,15 +414,15 @@ static inline uint32_t tk_hash(struct tpm *t, const void *data, uint16_t len, ui
                                uint32_t hier, uint8_t *digest, uint16_t *dlen,
                                struct tk_ticket *tk)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_Hash);
-    tc_2b(&c, data, len);
-    tc_u16(&c, alg);
-    tc_u32(&c, hier);
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_Hash);
+    tb_2b(&c, data, len);
+    tb_u16(&c, alg);
+    tb_u32(&c, hier);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0) {
-        *dlen = tr_2b(&r, digest, 64);
+        *dlen = rs_2b(&r, digest, 64);
         tk_parse_ticket(&r, tk);
     }
     return rc;
@@ -430,20 +433,20 @@ static inline uint32_t tk_sign(struct tpm *t, uint32_t h, const uint8_t *digest,
                                uint16_t scheme, uint16_t hash, uint16_t count,
                                const struct tk_ticket *tk, struct tk_sig *sig)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     struct tk_ticket null;
     tk_null_ticket(&null, TPM_ST_HASHCHECK);
-    tc_begin(&c, ST_S, TPM_CC_Sign);
-    tc_u32(&c, h);
-    tc_pw_sessions(&c, pw_empty, 1);
-    tc_2b(&c, digest, dlen);
+    tb_start(&c, ST_S, TPM_CC_Sign);
+    tb_u32(&c, h);
+    tb_pws(&c, pw_empty, 1);
+    tb_2b(&c, digest, dlen);
     tk_scheme(&c, scheme, hash, count);
     tk = tk ? tk : &null;
-    tc_bytes(&c, tk->b, tk->n);
-    uint32_t rc = tc_run(t, &c, &r);
+    tb_bytes(&c, tk->b, tk->n);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0 && sig) {
-        (void)tr_u32(&r);
+        (void)rs_u32(&r);
         tk_parse_sig(&r, sig);
     }
     return rc;
@@ -454,13 +457,13 @@ static inline uint32_t tk_verify(struct tpm *t, uint32_t h, const uint8_t *diges
                                  uint16_t dlen, const uint8_t *sig, size_t siglen,
                                  struct tk_ticket *tk)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, ST_NO, TPM_CC_VerifySignature);
-    tc_u32(&c, h);
-    tc_2b(&c, digest, dlen);
-    tc_bytes(&c, sig, siglen);
-    uint32_t rc = tc_run(t, &c, &r);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, ST_NO, TPM_CC_VerifySignature);
+    tb_u32(&c, h);
+    tb_2b(&c, digest, dlen);
+    tb_bytes(&c, sig, siglen);
+    uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0 && tk) {
         tk_parse_ticket(&r, tk);
     }

@@ -2,6 +2,7 @@
 #include "tpmtest.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,29 @@ void tb_auth_end(struct tb *c)
     }
 }
 
+void tb_pws(struct tb *c, const char *const *pw, unsigned count)
+{
+    tb_auth_begin(c);
+    for (unsigned i = 0; i < count; i++) {
+        tb_pw(c, pw[i]);
+    }
+    tb_auth_end(c);
+}
+
+size_t tb_size16_begin(struct tb *c)
+{
+    size_t m = c->n;
+    put(c, 0, 2);
+    return m;
+}
+
+void tb_size16_end(struct tb *c, size_t mark)
+{
+    size_t len = c->n - mark - 2;
+    c->b[mark] = (uint8_t)(len >> 8);
+    c->b[mark + 1] = (uint8_t)len;
+}
+
 void tb_finish(struct tb *c)
 {
     for (int i = 0; i < 4; i++) {
@@ -82,6 +106,69 @@ uint32_t tt_raw(struct tpm *t, const uint8_t *p, size_t n, struct rsp *r)
     return r->rc;
 }
 
+static const char *cc_name(uint32_t cc)
+{
+    static const struct {
+        uint32_t cc;
+        const char *name;
+    } names[] = {
+        {0x120, "EvictControl"}, {0x124, "ChangeEPS"}, {0x125, "ChangePPS"},
+        {0x12E, "SetPrimaryPolicy"}, {0x131, "CreatePrimary"}, {0x147, "ActivateCredential"},
+        {0x14B, "Duplicate"}, {0x150, "ObjectChangeAuth"}, {0x152, "Rewrap"}, {0x153, "Create"},
+        {0x156, "Import"}, {0x157, "Load"}, {0x15E, "Unseal"}, {0x161, "ContextLoad"},
+        {0x162, "ContextSave"}, {0x165, "FlushContext"}, {0x167, "LoadExternal"},
+        {0x168, "MakeCredential"}, {0x173, "ReadPublic"}, {0x191, "CreateLoaded"},
+        {0x128, "ClockSet"}, {0x130, "ClockRateAdjust"}, {0x133, "GetCommandAuditDigest"},
+        {0x148, "Certify"}, {0x14A, "CertifyCreation"}, {0x14C, "GetTime"},
+        {0x14D, "GetSessionAuditDigest"}, {0x154, "ECDH_ZGen"}, {0x155, "HMAC"},
+        {0x158, "Quote"}, {0x159, "RSA_Decrypt"}, {0x15B, "HMAC_Start"}, {0x15D, "Sign"},
+        {0x160, "PolicySigned"}, {0x163, "ECDH_KeyGen"}, {0x164, "EncryptDecrypt"},
+        {0x174, "RSA_Encrypt"}, {0x177, "VerifySignature"}, {0x178, "ECC_Parameters"},
+        {0x181, "ReadClock"}, {0x184, "NV_Certify"}, {0x18B, "Commit"}, {0x18D, "ZGen_2Phase"},
+        {0x18E, "EC_Ephemeral"}, {0x193, "EncryptDecrypt2"},
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (names[i].cc == cc) {
+            return names[i].name;
+        }
+    }
+    return NULL;
+}
+
+/* The seed log: successful commands since the last Startup, each after a flag byte. */
+static uint8_t seed_log[32768];
+static size_t seed_log_n;
+
+static void corpus_seed(const struct tb *c)
+{
+    const char *dir = getenv("VTPM_CORPUS_DIR");
+    uint32_t cc = (uint32_t)c->b[6] << 24 | (uint32_t)c->b[7] << 16 | (uint32_t)c->b[8] << 8 |
+                  c->b[9];
+    if (!dir) {
+        return;
+    }
+    if (cc == 0x144) { /* Startup: a new engine; the fuzz target starts it itself */
+        seed_log_n = 0;
+        return;
+    }
+    if (seed_log_n + 1 + c->n > sizeof(seed_log)) {
+        return;
+    }
+    seed_log[seed_log_n++] = 0;
+    memcpy(seed_log + seed_log_n, c->b, c->n);
+    seed_log_n += c->n;
+    const char *name = cc_name(cc);
+    if (name) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        FILE *f = fopen(path, "wbx"); /* the first one only */
+        if (f) {
+            fwrite(seed_log, 1, seed_log_n, f);
+            fclose(f);
+        }
+    }
+}
+
 uint32_t tt_exec_loc(struct tpm *t, unsigned locality, struct tb *c, struct rsp *r)
 {
     tb_finish(c);
@@ -91,6 +178,9 @@ uint32_t tt_exec_loc(struct tpm *t, unsigned locality, struct tb *c, struct rsp 
     r->tag = (uint16_t)(r->b[0] << 8 | r->b[1]);
     r->rc = (uint32_t)r->b[6] << 24 | r->b[7] << 16 | r->b[8] << 8 | r->b[9];
     r->off = 10;
+    if (r->rc == 0) {
+        corpus_seed(c);
+    }
     return r->rc;
 }
 
@@ -124,8 +214,11 @@ void rs_bytes(struct rsp *r, void *p, size_t n)
 uint16_t rs_2b(struct rsp *r, void *p, size_t cap)
 {
     uint16_t n = rs_u16(r);
-    assert(n <= cap);
-    rs_bytes(r, p, n);
+    assert(r->off + n <= r->n);
+    if (p) {
+        memcpy(p, r->b + r->off, n < cap ? n : cap);
+    }
+    r->off += n;
     return n;
 }
 
