@@ -30,8 +30,10 @@ void tb_u64(struct tb *c, uint64_t v) { put(c, v, 8); }
 void tb_bytes(struct tb *c, const void *p, size_t n)
 {
     assert(c->n + n <= sizeof(c->b));
-    memcpy(c->b + c->n, p, n);
-    c->n += n;
+    if (n > 0) { /* an empty TPM2B may come with a NULL pointer: no memcpy from NULL */
+        memcpy(c->b + c->n, p, n);
+        c->n += n;
+    }
 }
 
 void tb_2b(struct tb *c, const void *p, uint16_t n)
