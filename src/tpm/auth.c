@@ -4,7 +4,8 @@
  *   auth_check_all   each session of the authorization area: password (§19.6.4), HMAC
  *                    (§19.6.5-19.6.9) or policy (§19.7); roles (§19.7.1); dictionary attack
  *   auth_decrypt     the first parameter, when a session has decrypt set (§21)
- *   auth_respond     nonces rolled, the first response parameter encrypted, rpHash, response
+ *   auth_encrypt_response / auth_write_sessions   nonces rolled, the first response
+ *                    parameter encrypted, then (after audit) rpHash, response
  *                    HMACs, sessions closed or policy state reset (§19.6.10, §18.8)
  *
  * cpHash covers the parameter area as it was received (encrypted), rpHash the response
@@ -326,7 +327,7 @@ static TPM_RC auth_policy(struct tpm *t, struct cmd *c, unsigned si, const struc
 }
 
 /* Attribute rules of one session (Part 1 §18.6.3, §21.1). */
-static TPM_RC check_attributes(struct cmd *c, unsigned si)
+static TPM_RC check_attributes(const struct tpm *t, struct cmd *c, unsigned si)
 {
     TPMA_SESSION a = c->sess[si].attributes;
     struct session *s = c->session[si];
@@ -345,6 +346,9 @@ static TPM_RC check_attributes(struct cmd *c, unsigned si)
     if (a & TPMA_SESSION_AUDIT) {
         /* Audit is for HMAC sessions only. */
         CHECK(s->type == TPM_SE_HMAC, RC_S(TPM_RC_ATTRIBUTES, si + 1));
+        /* auditExclusive asks that no other command ran since this session's last audit. */
+        CHECK(!(a & TPMA_SESSION_AUDITEXCLUSIVE) || t->exclusive_audit == s->handle,
+              TPM_RC_EXCLUSIVE);
     } else {
         CHECK(!(a & (TPMA_SESSION_AUDITEXCLUSIVE | TPMA_SESSION_AUDITRESET)),
               RC_S(TPM_RC_ATTRIBUTES, si + 1));
@@ -372,7 +376,7 @@ TPM_RC auth_check_all(struct tpm *t, struct cmd *c)
         for (unsigned k = 0; k < si; k++) {
             CHECK(c->sess[k].handle != c->sess[si].handle, RC_S(TPM_RC_HANDLE, si + 1));
         }
-        TRY(check_attributes(c, si));
+        TRY(check_attributes(t, c, si));
         any_session = true;
     }
     if (any_session) {
@@ -522,11 +526,9 @@ static bool response_hmac(struct tpm *t, struct cmd *c, unsigned si, const uint8
     return hmac_end(&m, out) && ok;
 }
 
-TPM_RC auth_respond(struct tpm *t, struct cmd *c, uint8_t *rparams, size_t rlen, struct wr *w)
+TPM_RC auth_encrypt_response(struct tpm *t, struct cmd *c, uint8_t *rparams, size_t rlen)
 {
-    uint8_t rphash[HASH_COUNT][MAX_DIGEST_SIZE];
-    bool have[HASH_COUNT] = {false};
-
+    (void)t;
     /* New nonces first: response encryption and HMACs use them. */
     for (unsigned si = 0; si < c->n_sessions; si++) {
         if (c->session[si]) {
@@ -540,6 +542,15 @@ TPM_RC auth_respond(struct tpm *t, struct cmd *c, uint8_t *rparams, size_t rlen,
         TRY(param_crypt(c, si, true, &c->session[si]->nonce_tpm, &c->sess[si].nonce_caller,
                         rparams + 2, size));
     }
+    return TPM_RC_SUCCESS;
+}
+
+TPM_RC auth_write_sessions(struct tpm *t, struct cmd *c, const uint8_t *rparams, size_t rlen,
+                           struct wr *w)
+{
+    uint8_t rphash[HASH_COUNT][MAX_DIGEST_SIZE];
+    bool have[HASH_COUNT] = {false};
+
     for (unsigned si = 0; si < c->n_sessions; si++) {
         struct session *s = c->session[si];
         if (!s) {
@@ -549,6 +560,14 @@ TPM_RC auth_respond(struct tpm *t, struct cmd *c, uint8_t *rparams, size_t rlen,
             wr_u16(w, 0);
             continue;
         }
+        /* The response's attributes (Part 1 §18.8): auditReset never set, auditExclusive set
+         * when this session is the exclusive audit session now. The HMAC covers these. */
+        TPMA_SESSION a = c->sess[si].attributes &
+                         (TPMA_SESSION) ~(TPMA_SESSION_AUDITRESET | TPMA_SESSION_AUDITEXCLUSIVE);
+        if ((a & TPMA_SESSION_AUDIT) && t->exclusive_audit == s->handle) {
+            a |= TPMA_SESSION_AUDITEXCLUSIVE;
+        }
+        c->sess[si].attributes = a;
         unsigned b = hash_info(s->auth_hash)->bank;
         if (!have[b]) {
             CHECK(auth_rp_hash(c, s->auth_hash, rparams, rlen, rphash[b]), TPM_RC_FAILURE);
@@ -560,7 +579,7 @@ TPM_RC auth_respond(struct tpm *t, struct cmd *c, uint8_t *rparams, size_t rlen,
                       : response_hmac(t, c, si, rphash[b], mac);
         CHECK(ok, TPM_RC_FAILURE);
         WR_TPM2B(w, &s->nonce_tpm);
-        wr_u8(w, c->sess[si].attributes & (TPMA_SESSION)~TPMA_SESSION_AUDITRESET);
+        wr_u8(w, a);
         if (s->type == TPM_SE_POLICY && s->need_password) {
             wr_u16(w, 0); /* PolicyPassword: no response HMAC (Part 1 §19.6.13) */
         } else {

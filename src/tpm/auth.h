@@ -15,10 +15,13 @@ TPM_RC auth_check_all(struct tpm *t, struct cmd *c) MUST_CHECK;
 /* Decrypt the first parameter in place when a session asks (Part 1 §21). */
 TPM_RC auth_decrypt(struct tpm *t, struct cmd *c, uint8_t *params, size_t len) MUST_CHECK;
 
-/* After a successful handler: roll nonces, encrypt the first response parameter in place
- * (rparams/rlen: the response parameter area), append the response authorization area. */
-TPM_RC auth_respond(struct tpm *t, struct cmd *c, uint8_t *rparams, size_t rlen, struct wr *w)
+/* After a successful handler: roll the nonces and encrypt the first response parameter in
+ * place (rparams/rlen: the response parameter area). */
+TPM_RC auth_encrypt_response(struct tpm *t, struct cmd *c, uint8_t *rparams, size_t rlen)
     MUST_CHECK;
+/* Then, after audit: the response authorization area (nonces, attributes, HMACs). */
+TPM_RC auth_write_sessions(struct tpm *t, struct cmd *c, const uint8_t *rparams, size_t rlen,
+                           struct wr *w) MUST_CHECK;
 
 /* Close sessions without continueSession and reset used policies; wipe authValues. */
 void auth_finish(struct tpm *t, struct cmd *c, bool success);

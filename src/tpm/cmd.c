@@ -272,10 +272,14 @@ size_t cmd_execute(struct tpm *t, unsigned locality, const uint8_t *buf, size_t 
     size_t rparams_len = w.off - start;
     if (c.tag == TPM_ST_SESSIONS && !w.err) {
         wr_size32_end(&w, mark);
-        TRY_OUT(auth_respond(t, &c, rsp + start, rparams_len, &w));
+        TRY_OUT(auth_encrypt_response(t, &c, rsp + start, rparams_len));
     }
+    /* Audit digests cover the response parameters as they are sent (encrypted). */
     if (!w.err) {
         TRY_OUT(audit_command(t, &c, rsp + start, rparams_len));
+    }
+    if (c.tag == TPM_ST_SESSIONS && !w.err) {
+        TRY_OUT(auth_write_sessions(t, &c, rsp + start, rparams_len, &w));
     }
     if (w.err) {
         rc = TPM_RC_SIZE; /* a response that cannot fit: never truncate */

@@ -392,6 +392,73 @@ static void context_save_and_load_of_sessions(void **state)
     tpm_free(t);
 }
 
+/* GetRandom(8) through session s used only for audit (attrs), keyed by the empty sessionKey;
+ * on success the response attributes are stored in *rattrs. */
+static uint32_t audited_getrandom(struct tpm *t, struct csession *s, uint8_t attrs,
+                                  uint8_t *rattrs)
+{
+    uint8_t param[2] = {0, 8}, cp[32], hm[32], ccb[4], msg[128];
+    size_t m = 0;
+    be32(ccb, 0x17B);
+    SHA256_CTX h;
+    SHA256_Init(&h);
+    SHA256_Update(&h, ccb, 4);
+    SHA256_Update(&h, param, 2);
+    SHA256_Final(cp, &h);
+    memcpy(msg, cp, 32);
+    m = 32;
+    memcpy(msg + m, s->nonce_caller, 32);
+    m += 32;
+    memcpy(msg + m, s->nonce_tpm, 32);
+    m += 32;
+    msg[m++] = attrs;
+    unsigned int hl = 32;
+    uint8_t nokey = 0;
+    HMAC(EVP_sha256(), &nokey, 0, msg, m, hm, &hl);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, 0x8002, 0x17B);
+    tb_auth_begin(&c);
+    tb_u32(&c, s->handle);
+    tb_2b(&c, s->nonce_caller, 32);
+    tb_u8(&c, attrs);
+    tb_2b(&c, hm, 32);
+    tb_auth_end(&c);
+    tb_bytes(&c, param, 2);
+    uint32_t rc = tt_exec(t, &c, &r);
+    if (rc == 0) {
+        uint32_t psize = rs_u32(&r);
+        r.off += psize;
+        rs_2b(&r, s->nonce_tpm, 32);
+        *rattrs = rs_u8(&r);
+    }
+    return rc;
+}
+
+static void audit_exclusive(void **state)
+{
+    (void)state;
+    struct tpm *t = tt_new(NULL);
+    struct csession s;
+    uint8_t ra = 0;
+    start_session(t, &s, 0x40000007, "", 0x0010, 0x00);
+    /* Not yet exclusive: a command that asks for it is refused (TPM_RC_EXCLUSIVE). */
+    assert_int_equal(audited_getrandom(t, &s, 0x83, &ra), 0x121);
+    /* Audited once: exclusive from then on, and the response says so. */
+    assert_int_equal(audited_getrandom(t, &s, 0x81, &ra), 0);
+    assert_int_equal(ra, 0x83);
+    assert_int_equal(audited_getrandom(t, &s, 0x83, &ra), 0);
+    assert_int_equal(ra, 0x83);
+    /* A command it does not audit ends the exclusivity. */
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, 0x8001, 0x17B);
+    tb_u16(&c, 4);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    assert_int_equal(audited_getrandom(t, &s, 0x83, &ra), 0x121);
+    tpm_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +468,7 @@ int main(void)
         cmocka_unit_test(response_encryption_of_hash),
         cmocka_unit_test(session_closes_without_continue),
         cmocka_unit_test(context_save_and_load_of_sessions),
+        cmocka_unit_test(audit_exclusive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
