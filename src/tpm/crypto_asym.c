@@ -44,6 +44,28 @@ static unsigned small_primes(uint16_t *out)
 }
 
 /*
+ * Miller-Rabin rounds for a random candidate of pbits bits: FIPS 186-4 Table C.3, for an
+ * error probability of at most 2^-100 (512-bit: 7, 1024-bit: 5, 1536-bit: 4). OpenSSL's
+ * BN_check_prime always runs 64 rounds, which made a new RSA-2048 primary spend 35 of its
+ * 41 ms proving two primes (measured with perf, docs/BENCHMARKS.md).
+ */
+static int mr_rounds(unsigned pbits)
+{
+    return pbits <= 512 ? 7 : pbits <= 1024 ? 5 : 4;
+}
+
+/* Probable-prime test with mr_rounds rounds (after trial division by the sieve's primes). */
+static int probable_prime(const BIGNUM *c, unsigned pbits, BN_CTX *bn)
+{
+    /* BN_is_prime_fasttest_ex is the OpenSSL 3 call that takes a round count; it is marked
+     * deprecated in favour of BN_check_prime, whose round count cannot be chosen. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    return BN_is_prime_fasttest_ex(c, mr_rounds(pbits), bn, 0, NULL);
+#pragma GCC diagnostic pop
+}
+
+/*
  * One prime of pbits bits: candidates from src with the top two bits and the low bit set,
  * then upwards by two, skipping multiples of small primes, until a probable prime with
  * gcd(e, p - 1) = 1 is found. Returns false on an OpenSSL or source failure.
@@ -87,7 +109,7 @@ static bool rsa_prime(unsigned pbits, uint32_t e, crypto_bytes_fn src, void *sct
             if ((unsigned)BN_num_bits(c) != pbits) {
                 break; /* ran past the size: draw again */
             }
-            int prime = BN_check_prime(c, bn, NULL);
+            int prime = probable_prime(c, pbits, bn);
             if (prime < 0) {
                 goto out;
             }
