@@ -917,6 +917,29 @@ static void test_parse_encrypt_decrypt2(void **state)
     assert_int_equal(bcmd_parse_encrypt_decrypt2(r, n, out, 8, &rc, why, sizeof(why)), -1);
 }
 
+static void test_property(void **state)
+{
+    uint8_t b[BCMD_MAX];
+    uint8_t r[BCMD_MAX];
+    char why[200];
+    uint32_t rc;
+    uint32_t v = 0;
+    size_t n;
+    (void)state;
+
+    expect_bytes(b, bcmd_get_property(b, sizeof(b), BCMD_PT_MAX_AUTH_FAIL),
+                 "8001 00000016 0000017a 00000006 0000020f 00000001");
+    n = unhex("8001 0000001b 00000000 00 00000006 00000001 0000020f 00000020", r);
+    assert_int_equal(bcmd_parse_property(r, n, BCMD_PT_MAX_AUTH_FAIL, &v, &rc, why,
+                                         sizeof(why)), 0);
+    assert_int_equal(v, 32);
+    /* another property than asked, or none */
+    assert_int_equal(bcmd_parse_property(r, n, 0x00000210, &v, &rc, why, sizeof(why)), -1);
+    n = unhex("8001 00000017 00000000 00 00000006 00000000", r);
+    assert_int_equal(bcmd_parse_property(r, n, BCMD_PT_MAX_AUTH_FAIL, &v, &rc, why,
+                                         sizeof(why)), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -942,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_parse_sign),
         cmocka_unit_test(test_parse_quote),
         cmocka_unit_test(test_parse_encrypt_decrypt2),
+        cmocka_unit_test(test_property),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

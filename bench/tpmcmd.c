@@ -144,6 +144,11 @@ int bcmd_from_name(const char *name)
     return -1;
 }
 
+uint32_t bcmd_da_max_tries(const struct bcmd_state *st)
+{
+    return 32 + (st->da_seq & 1);
+}
+
 bool bcmd_commits(enum bcmd c)
 {
     return c == BCMD_DA_PARAMS || c == BCMD_CHANGE_AUTH;
@@ -227,7 +232,7 @@ size_t bcmd_build(enum bcmd c, const struct bcmd_state *st, uint8_t *buf, size_t
         wr_u32(&w, CC_DictionaryAttackParameters);
         wr_u32(&w, RH_LOCKOUT);
         put_pw_session(&w, NULL, 0);
-        wr_u32(&w, 32 + (st->da_seq & 1)); /* newMaxTries: alternates, so every call changes NV */
+        wr_u32(&w, bcmd_da_max_tries(st)); /* alternates, so that every call changes NV */
         wr_u32(&w, 7200);                  /* newRecoveryTime, seconds */
         wr_u32(&w, 86400);                 /* lockoutRecovery, seconds */
         break;
@@ -1330,4 +1335,38 @@ int bcmd_session_key(struct bsess *s, const uint8_t salt[32])
 {
     return bcrypt_kdfa(salt, 32, "ATH", s->nonce_tpm, BCMD_NONCE, s->nonce_caller, BCMD_NONCE,
                        256, s->key);
+}
+
+size_t bcmd_get_property(uint8_t *buf, size_t cap, uint32_t prop)
+{
+    struct wr w;
+    size_t mark = cmd_begin(&w, buf, cap, ST_NO_SESSIONS, CC_GetCapability);
+
+    wr_u32(&w, CAP_TPM_PROPERTIES);
+    wr_u32(&w, prop);
+    wr_u32(&w, 1);
+    return cmd_end(&w, mark);
+}
+
+int bcmd_parse_property(const uint8_t *rsp, size_t len, uint32_t prop, uint32_t *value,
+                        uint32_t *rc, char *why, size_t whylen)
+{
+    struct rd params;
+    struct rd auths;
+    uint8_t more;
+    uint32_t v;
+    uint32_t rcv;
+
+    if (rsp_open(rsp, len, "GetCapability", false, NULL, &params, &auths, rc ? rc : &rcv, why,
+                 whylen) != 0) {
+        return -1;
+    }
+    /* moreData, TPMS_CAPABILITY_DATA: capability, TPML_TAGGED_TPM_PROPERTY with one entry */
+    if (!rd_u8(&params, &more) || more > 1 || !rd_u32(&params, &v) || v != CAP_TPM_PROPERTIES ||
+        !rd_u32(&params, &v) || v != 1 || !rd_u32(&params, &v) || v != prop ||
+        !rd_u32(&params, value)) {
+        return failf(why, whylen, "GetCapability did not return property 0x%08x",
+                     (unsigned)prop);
+    }
+    return rsp_close(&params, &auths, false, "GetCapability", why, whylen);
 }

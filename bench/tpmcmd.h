@@ -241,6 +241,18 @@ int bcmd_parse_quote(const uint8_t *rsp, size_t len, const uint8_t *qual, uint16
 int bcmd_parse_encrypt_decrypt2(const uint8_t *rsp, size_t len, uint8_t *out, uint16_t out_len,
                                 uint32_t *rc, char *why, size_t whylen);
 
+/* TPM2_GetCapability(TPM_CAP_TPM_PROPERTIES, prop, 1), Part 3 §30.2 */
+size_t bcmd_get_property(uint8_t *buf, size_t cap, uint32_t prop);
+/* Its response: the value of exactly that property. */
+int bcmd_parse_property(const uint8_t *rsp, size_t len, uint32_t prop, uint32_t *value,
+                        uint32_t *rc, char *why, size_t whylen);
+
+/* TPM_PT_MAX_AUTH_FAIL (Part 2 §6.13): the maxTries that DictionaryAttackParameters sets. */
+#define BCMD_PT_MAX_AUTH_FAIL 0x0000020F
+
+/* The first maxTries that BCMD_DA_PARAMS sends from st (the others alternate from it). */
+uint32_t bcmd_da_max_tries(const struct bcmd_state *st);
+
 /* sessionKey = KDFa(SHA-256, salt, "ATH", nonceTPM, nonceCaller, 256) (Part 1 §19.6.8) for a
  * session with bind TPM_RH_NULL. 0, or -1 if libcrypto failed. */
 int bcmd_session_key(struct bsess *s, const uint8_t salt[32]);
