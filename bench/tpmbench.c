@@ -12,10 +12,11 @@
  *       flushed or undefined when no later mode needs them, all gone at the end). -s names
  *       the server's state directory: for modes that change persistent state, the warm-up
  *       then checks that the directory's bytes change with every sample (the commit happened).
- *       Prints per server and mode: RESULT ep=I cmd=NAME n= median_us= p99_us= ..., and for
- *       a flow one more line per timed step (cmd=NAME_STEP); a flow's sample is the sum of its
- *       timed steps.
- *   tpmbench load  [-n COUNT] -e EP ...      COUNT commands of every kind, in turn, untimed
+ *       Prints per server and mode: RESULT ep=I cmd=NAME n= median_us= p99_us= ... retries=,
+ *       and for a flow one more line per timed step (cmd=NAME_STEP); a flow's sample is the
+ *       sum of its timed steps. Without -C: the single commands getrandom ... changeauth;
+ *       -C all: every mode (a wrong name lists them).
+ *   tpmbench load  [-n COUNT] -e EP ...      COUNT single commands, in turn, untimed
  *   tpmbench ping  [-t MS] -e EP ...         wait until each server answers GetRandom
  *   tpmbench start [-t MS] [-l LOG] -e EP [-c CTRL] -- SERVER ARGS...
  *       Spawns the server (its stdout and stderr appended to LOG if given), connects as soon as

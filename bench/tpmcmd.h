@@ -98,11 +98,11 @@ uint32_t bcmd_rsp_size(const uint8_t *hdr);
 
 /* The objects the benchmark creates: their TPMT_PUBLIC templates (Part 2 §12.2.4). */
 enum bkey {
-    BKEY_ECC_SRK,     /* ECC P-256 storage key, restricted decrypt, AES-128-CFB (tpm2-tools ecc256) */
+    BKEY_ECC_SRK,     /* ECC P-256 storage key: restricted decrypt, AES-128-CFB (tpm2 ecc256) */
     BKEY_RSA_SRK,     /* RSA-2048 storage key, the same attributes (tpm2-tools rsa2048) */
     BKEY_ECC_SIGN,    /* ECC P-256 signing key, unrestricted, scheme NULL */
     BKEY_RSA_SIGNDEC, /* RSA-2048 key for signing and decryption, unrestricted, scheme NULL */
-    BKEY_ECC_AK,      /* ECC P-256 restricted signing key, ECDSA with SHA-256 (an attestation key) */
+    BKEY_ECC_AK,      /* ECC P-256 restricted signing key, ECDSA-SHA256 (an attestation key) */
     BKEY_AES,         /* AES-128 symmetric key, CFB, sign and decrypt (EncryptDecrypt2) */
     BKEY_SEALED,      /* sealed data object: keyedhash, scheme NULL, userWithAuth (a child) */
     BKEY_COUNT
