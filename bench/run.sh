@@ -675,7 +675,9 @@ $TABLE
   OpenSSL (Part 1 Annex C.6.1), sends StartAuthSession (tpmKey the SRK, bind TPM_RH_NULL, an
   HMAC session, no symmetric algorithm, SHA-256), derives sessionKey = KDFa(SHA-256, salt,
   "ATH", nonceTPM, nonceCaller, 256) (Part 1 §19.6.8), sends PCR_Extend(16) authorized by the
-  session with its command HMAC, verifies the response HMAC, and flushes the session; the figure
+  session with its command HMAC (an authorization that changes no persistent state, so that no
+  commit hides the session's cost; GetRandom could carry the session only for encryption),
+  verifies the response HMAC, and flushes the session; the figure
   is the sum of the three round trips; the client's own ECDH, KDFs and HMACs between them are
   not counted. Sign signs a digest that changes every time, with an unrestricted ECC P-256 key
   (ECDSA-SHA256) or an RSA-2048 sign + decrypt key (RSASSA-SHA256); every signature is verified
