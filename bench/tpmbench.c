@@ -4,13 +4,19 @@
  * of the command to the last byte of its response. Every response is checked; the first one
  * that is not TPM_RC_SUCCESS ends the run with an error (exit 1).
  *
- *   tpmbench lat   [-n ITERS] [-b BLOCK] [-w WARMUP] [-C CMD,...] -e EP [-s DIR] -e EP ...
- *       Latency of each command against each server, alternating between the servers in
- *       blocks of BLOCK commands so that machine drift hits every server alike. -s names the
- *       server's state directory: for commands that change persistent state, the warm-up then
- *       checks that the directory's bytes change with every command (the commit happened).
- *       Prints per server and command: RESULT ep=I cmd=NAME n= median_us= p99_us= ...
- *   tpmbench load  [-n COUNT] -e EP ...      COUNT commands of every kind, in turn, untimed
+ *   tpmbench lat   [-n ITERS] [-b BLOCK] [-w WARMUP] [-C MODE,...] -e EP [-s DIR] -e EP ...
+ *       Latency of each measurement mode (the table `modes` below: one command, or a short
+ *       flow such as Create + Load + Unseal) against each server, alternating between the
+ *       servers in blocks of BLOCK samples so that machine drift hits every server alike.
+ *       Before a mode, each server gets the keys and NV indices it needs (created untimed,
+ *       flushed or undefined when no later mode needs them, all gone at the end). -s names
+ *       the server's state directory: for modes that change persistent state, the warm-up
+ *       then checks that the directory's bytes change with every sample (the commit happened).
+ *       Prints per server and mode: RESULT ep=I cmd=NAME n= median_us= p99_us= ... retries=,
+ *       and for a flow one more line per timed step (cmd=NAME_STEP); a flow's sample is the
+ *       sum of its timed steps. Without -C: the single commands getrandom ... changeauth;
+ *       -C all: every mode (a wrong name lists them).
+ *   tpmbench load  [-n COUNT] -e EP ...      COUNT single commands, in turn, untimed
  *   tpmbench ping  [-t MS] -e EP ...         wait until each server answers GetRandom
  *   tpmbench start [-t MS] [-l LOG] -e EP [-c CTRL] -- SERVER ARGS...
  *       Spawns the server (its stdout and stderr appended to LOG if given), connects as soon as
@@ -43,20 +49,55 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
+#include "common/secret.h"
 #include "tpmcmd.h"
+#include "tpmcrypt.h"
 
 extern char **environ;
 
 #define MAX_EPS 512
+#define MAX_MODES 32
 #define CTRL_CMD_SHUTDOWN 0x00000003 /* swtpm control channel CMD_SHUTDOWN */
+
+#define MAX_PARTS 3   /* timed steps of one flow */
+
+/* The objects and NV indices the modes work on, per server. */
+enum res {
+    RES_ECC_SRK,    /* ECC P-256 storage primary: parent of sealed objects, salt key */
+    RES_ECC_SIGN,   /* ECC P-256 signing primary */
+    RES_RSA,        /* RSA-2048 sign + decrypt primary */
+    RES_ECC_AK,     /* ECC P-256 restricted signing primary (quotes) */
+    RES_AES,        /* AES-128-CFB primary */
+    RES_NV_DATA,    /* the 64-byte ordinary index, written once */
+    RES_NV_COUNTER, /* the counter index, incremented once */
+    RES_COUNT
+};
+
+struct live {
+    bool up;
+    uint32_t handle;
+    struct bpub pub;
+    EVP_PKEY *pkey;    /* the public key of signing and RSA keys, to check their results */
+};
 
 struct ep {
     const char *spec;
     const char *state_dir; /* NULL: no commit check */
     int fd;
     struct bcmd_state st;
-    uint64_t *samples;
+    uint64_t *samples[1 + MAX_PARTS]; /* total, then each timed step of a flow */
+    struct live res[RES_COUNT];
+    uint64_t seq;                         /* samples taken: varies data, nonces, templates */
+    unsigned long retries;                /* TPM_RC_RETRY answers resent (see ep_xfer) */
+    bool enc_have;                        /* enc_cipher holds the encryption of enc_plain */
+    uint8_t nv_last[BCMD_NV_BYTES];       /* what the ordinary index holds */
+    uint64_t counter;                     /* what the counter index holds */
+    uint8_t rsa_msg[32];                  /* the plaintext of rsa_cipher */
+    uint8_t rsa_cipher[BCMD_RSA_BYTES];   /* OAEP ciphertext made with RES_RSA's public key */
+    uint8_t enc_plain[BCMD_ENC_BYTES];    /* encdec: the last plaintext encrypted ... */
+    uint8_t enc_cipher[BCMD_ENC_BYTES];   /* ... and what the TPM made of it */
 };
 
 struct opts {
@@ -64,8 +105,8 @@ struct opts {
     unsigned long block;
     unsigned long warmup;
     unsigned long timeout_ms;
-    bool cmds[BCMD_COUNT];
-    bool cmds_given;
+    bool modes[MAX_MODES];
+    bool modes_given;
     const char *ctrl;
     const char *log;
     struct ep eps[MAX_EPS];
@@ -342,18 +383,600 @@ out:
     return ret;
 }
 
-/* Warm-up of command c on ep; for state-changing commands, checks that each one committed. */
-static void ep_warmup(struct ep *ep, enum bcmd c, unsigned long count)
+/* ------------------------------------------------------------------------------------------- */
+/* One exchange of the keys, sessions, NV and signing modes: build, send, time, check.        */
+
+#define RC_RETRY 0x00000922 /* TPM_RC_RETRY: the TPM asks for the same command again */
+#define MAX_RETRIES 8
+
+/*
+ * Sends clen bytes of cmd (0: the builder failed) and reads the response; returns the round
+ * trip in ns. what names the command for the error sentence. A TPM_RC_RETRY answer is resent
+ * as a TSS does (libtpms answers it to the first use of a DA-protected object after start-up,
+ * once it has recorded that use in NV); the time includes every try, and ep->retries counts
+ * them.
+ */
+static uint64_t ep_xfer(struct ep *ep, const char *what, const uint8_t *cmd, size_t clen,
+                        uint8_t *rsp, size_t *rlen)
 {
-    bool check = ep->state_dir != NULL && bcmd_commits(c);
+    const char *why = NULL;
+    uint64_t t0;
+
+    if (clen == 0) {
+        die("cannot build command %s", what);
+    }
+    t0 = now_ns();
+    for (int tries = 0;; tries++) {
+        if (write_full(ep->fd, cmd, clen) != 0) {
+            die("%s: sending %s failed: %s", ep->spec, what, strerror(errno));
+        }
+        if (read_rsp(ep->fd, rsp, rlen, &why) != 0) {
+            die("%s: %s: %s", ep->spec, what, why);
+        }
+        /* a bare header whose responseCode is TPM_RC_RETRY */
+        if (*rlen != 10 || rsp[6] != 0 || rsp[7] != 0 || rsp[8] != (RC_RETRY >> 8) ||
+            rsp[9] != (RC_RETRY & 0xFF) || tries == MAX_RETRIES) {
+            break;
+        }
+        ep->retries++;
+    }
+    return now_ns() - t0;
+}
+
+/* A parser's verdict: ret 0 goes on, anything else ends the run with its sentence. */
+static void ep_ok(const struct ep *ep, int ret, const char *why)
+{
+    if (ret != 0) {
+        die("%s: %s", ep->spec, why);
+    }
+}
+
+static void ep_flush(struct ep *ep, uint32_t handle)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    size_t rlen = 0;
+    char why[200];
+
+    ep_xfer(ep, "FlushContext", cmd, bcmd_flush(cmd, sizeof(cmd), handle), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_empty(rsp, rlen, "FlushContext", false, NULL, why, sizeof(why)), why);
+}
+
+/* An NV command answered with no parameter (define, undefine, write, increment). */
+static uint64_t ep_nv(struct ep *ep, const char *what, const uint8_t *cmd, size_t clen)
+{
+    uint8_t rsp[BCMD_MAX];
+    size_t rlen = 0;
+    char why[200];
+    uint64_t ns = ep_xfer(ep, what, cmd, clen, rsp, &rlen);
+
+    ep_ok(ep, bcmd_parse_empty(rsp, rlen, what, true, NULL, why, sizeof(why)), why);
+    return ns;
+}
+
+/* The value of the counter index (8 bytes, big-endian). */
+static uint64_t ep_read_counter(struct ep *ep)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    size_t rlen = 0;
+    struct bblob out;
+    char why[200];
+    uint64_t v = 0;
+
+    ep_xfer(ep, "NV_Read", cmd, bcmd_nv_read(cmd, sizeof(cmd), BCMD_NV_COUNTER, 8), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_data(rsp, rlen, "NV_Read", &out, NULL, why, sizeof(why)), why);
+    if (out.len != 8) {
+        die("%s: NV_Read of the counter index returned %u bytes, not 8", ep->spec,
+            (unsigned)out.len);
+    }
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | out.b[i];
+    }
+    return v;
+}
+
+/* Bytes that differ from one sample to the next: b[i] = seq + i * step. */
+static void fill_seq(uint8_t *b, size_t n, uint64_t seq, unsigned step)
+{
+    for (size_t i = 0; i < n; i++) {
+        b[i] = (uint8_t)(seq + i * step);
+    }
+}
+
+/* The template of each key resource. */
+static const enum bkey res_key[RES_NV_DATA] = {
+    [RES_ECC_SRK] = BKEY_ECC_SRK, [RES_ECC_SIGN] = BKEY_ECC_SIGN,
+    [RES_RSA] = BKEY_RSA_SIGNDEC, [RES_ECC_AK] = BKEY_ECC_AK, [RES_AES] = BKEY_AES,
+};
+
+/* The NV attributes of bench indices: OWNERWRITE | OWNERREAD (Part 2 §13.4), TPM_NT in 7:4. */
+#define NV_OWNER_RW 0x00020002u
+#define NV_TYPE_COUNTER 0x00000010u
+
+/* Creates resource r on ep (untimed). */
+static void res_acquire(struct ep *ep, enum res r)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    uint8_t tmpl[512];
+    size_t rlen = 0;
+    size_t tlen;
+    char why[200];
+    struct live *l = &ep->res[r];
+
+    switch (r) {
+    case RES_NV_DATA:
+        ep_nv(ep, "NV_DefineSpace",
+              cmd, bcmd_nv_define(cmd, sizeof(cmd), BCMD_NV_DATA, NV_OWNER_RW, BCMD_NV_BYTES));
+        /* written once, so that NV_Read has data to return */
+        fill_seq(ep->nv_last, sizeof(ep->nv_last), ep->seq++, 1);
+        ep_nv(ep, "NV_Write", cmd, bcmd_nv_write(cmd, sizeof(cmd), BCMD_NV_DATA, ep->nv_last,
+                                                 sizeof(ep->nv_last)));
+        break;
+    case RES_NV_COUNTER:
+        ep_nv(ep, "NV_DefineSpace", cmd,
+              bcmd_nv_define(cmd, sizeof(cmd), BCMD_NV_COUNTER, NV_OWNER_RW | NV_TYPE_COUNTER,
+                             8));
+        ep_nv(ep, "NV_Increment", cmd, bcmd_nv_increment(cmd, sizeof(cmd), BCMD_NV_COUNTER));
+        ep->counter = ep_read_counter(ep);
+        break;
+    default:
+        tlen = bcmd_template(res_key[r], NULL, 0, tmpl, sizeof(tmpl));
+        ep_xfer(ep, "CreatePrimary", cmd, bcmd_create_primary(cmd, sizeof(cmd), tmpl, tlen), rsp,
+                &rlen);
+        ep_ok(ep, bcmd_parse_create_primary(rsp, rlen, &l->handle, &l->pub, NULL, why,
+                                            sizeof(why)), why);
+        if (r == RES_ECC_SIGN || r == RES_ECC_AK) {
+            l->pkey = bcrypt_ecc_pkey(l->pub.x, l->pub.y);
+        } else if (r == RES_RSA) {
+            size_t clen = sizeof(ep->rsa_cipher);
+            l->pkey = bcrypt_rsa_pkey(l->pub.n, l->pub.nlen);
+            fill_seq(ep->rsa_msg, sizeof(ep->rsa_msg), 0x40, 3);
+            if (l->pkey && (bcrypt_oaep_encrypt(l->pkey, ep->rsa_msg, sizeof(ep->rsa_msg),
+                                                ep->rsa_cipher, &clen) != 0 ||
+                            clen != sizeof(ep->rsa_cipher))) {
+                die("libcrypto could not encrypt to the RSA key of %s", ep->spec);
+            }
+        }
+        if ((r == RES_ECC_SIGN || r == RES_ECC_AK || r == RES_RSA) && !l->pkey) {
+            die("%s: CreatePrimary returned a public key that libcrypto refuses", ep->spec);
+        }
+        break;
+    }
+    l->up = true;
+}
+
+/* Flushes or undefines resource r on ep (untimed). */
+static void res_release(struct ep *ep, enum res r)
+{
+    uint8_t cmd[BCMD_MAX];
+    struct live *l = &ep->res[r];
+
+    if (r == RES_NV_DATA || r == RES_NV_COUNTER) {
+        uint32_t index = r == RES_NV_DATA ? BCMD_NV_DATA : BCMD_NV_COUNTER;
+        ep_nv(ep, "NV_UndefineSpace", cmd, bcmd_nv_undefine(cmd, sizeof(cmd), index));
+    } else {
+        ep_flush(ep, l->handle);
+    }
+    EVP_PKEY_free(l->pkey);
+    memset(l, 0, sizeof(*l));
+    if (r == RES_AES) {
+        ep->enc_have = false;
+    }
+}
+
+/* Holds exactly the resources in mask: a server keeps few objects loaded (libtpms: 3). */
+static void ep_hold(struct ep *ep, unsigned mask)
+{
+    for (int r = 0; r < RES_COUNT; r++) {
+        if (ep->res[r].up && !(mask & (1u << r))) {
+            res_release(ep, (enum res)r);
+        }
+    }
+    for (int r = 0; r < RES_COUNT; r++) {
+        if (!ep->res[r].up && (mask & (1u << r))) {
+            res_acquire(ep, (enum res)r);
+        }
+    }
+}
+
+/* ---- one sample of each mode: ns[k] gets the round trip of timed step k ---- */
+
+/* A unique field never used before: 8 bytes drawn once per process (so that it differs from
+ * any earlier run's), then a counter. */
+static void fresh_unique(struct ep *ep, uint8_t unique[16])
+{
+    static uint8_t run_nonce[8];
+    static bool have_nonce;
+
+    if (!have_nonce) {
+        if (RAND_bytes(run_nonce, sizeof(run_nonce)) != 1) {
+            die("libcrypto could not make a random template nonce");
+        }
+        have_nonce = true;
+    }
+    memcpy(unique, run_nonce, 8);
+    for (int i = 0; i < 8; i++) {
+        unique[8 + i] = (uint8_t)(ep->seq >> (56 - 8 * i));
+    }
+    ep->seq++;
+}
+
+/* CreatePrimary of key k with the given unique field, then FlushContext (untimed); returns the
+ * CreatePrimary round trip. */
+static uint64_t ep_primary(struct ep *ep, enum bkey k, const uint8_t *unique, uint16_t ulen)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    uint8_t tmpl[512];
+    size_t rlen = 0;
+    size_t tlen = bcmd_template(k, unique, ulen, tmpl, sizeof(tmpl));
+    uint32_t h;
+    struct bpub pub;
+    char why[200];
+    uint64_t ns;
+
+    ns = ep_xfer(ep, "CreatePrimary", cmd, bcmd_create_primary(cmd, sizeof(cmd), tmpl, tlen),
+                 rsp, &rlen);
+    ep_ok(ep, bcmd_parse_create_primary(rsp, rlen, &h, &pub, NULL, why, sizeof(why)), why);
+    ep_flush(ep, h);
+    return ns;
+}
+
+/* The ECC P-256 storage key of tpm2-tools (empty unique), again and again. */
+static void one_primary_ecc(struct ep *ep, uint64_t *ns)
+{
+    ns[0] = ep_primary(ep, BKEY_ECC_SRK, NULL, 0);
+}
+
+/*
+ * An RSA-2048 template asked for a second time: a new template each sample, first asked for
+ * untimed (a server that caches derived keys fills its cache then), and the same again timed.
+ * A server without a cache pays the derivation of that template's primes twice; a median over
+ * many templates does not depend on how long one seed's prime search happens to be.
+ */
+static void one_primary_rsa(struct ep *ep, uint64_t *ns)
+{
+    uint8_t unique[16];
+
+    fresh_unique(ep, unique);
+    ep_primary(ep, BKEY_RSA_SRK, unique, sizeof(unique));
+    ns[0] = ep_primary(ep, BKEY_RSA_SRK, unique, sizeof(unique));
+}
+
+/* An RSA-2048 template never asked for before: no cache can answer it. */
+static void one_primary_rsa_new(struct ep *ep, uint64_t *ns)
+{
+    uint8_t unique[16];
+
+    fresh_unique(ep, unique);
+    ns[0] = ep_primary(ep, BKEY_RSA_SRK, unique, sizeof(unique));
+}
+
+/* The authValue of the sealed objects. Not a secret. */
+static const uint8_t seal_auth[8] = {'s', 'e', 'a', 'l', 'a', 'u', 't', 'h'};
+
+/* Create (a sealed object under the ECC SRK) + Load + Unseal, timed; FlushContext untimed. */
+static void one_seal(struct ep *ep, uint64_t *ns)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    uint8_t tmpl[128];
+    uint8_t secret[32];
+    size_t rlen = 0;
+    size_t tlen = bcmd_template(BKEY_SEALED, NULL, 0, tmpl, sizeof(tmpl));
+    struct bblob priv;
+    struct bblob pub;
+    struct bblob out;
+    uint32_t srk = ep->res[RES_ECC_SRK].handle;
+    uint32_t h;
+    char why[200];
+
+    fill_seq(secret, sizeof(secret), ep->seq++, 5);
+    ns[0] = ep_xfer(ep, "Create", cmd,
+                    bcmd_create(cmd, sizeof(cmd), srk, tmpl, tlen, seal_auth, sizeof(seal_auth),
+                                secret, sizeof(secret)), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_create(rsp, rlen, &priv, &pub, NULL, why, sizeof(why)), why);
+    ns[1] = ep_xfer(ep, "Load", cmd, bcmd_load(cmd, sizeof(cmd), srk, &priv, &pub), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_load(rsp, rlen, &h, NULL, why, sizeof(why)), why);
+    ns[2] = ep_xfer(ep, "Unseal", cmd,
+                    bcmd_unseal(cmd, sizeof(cmd), h, seal_auth, sizeof(seal_auth)), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_data(rsp, rlen, "Unseal", &out, NULL, why, sizeof(why)), why);
+    if (out.len != sizeof(secret) || memcmp(out.b, secret, sizeof(secret)) != 0) {
+        die("%s: Unseal returned other bytes than were sealed", ep->spec);
+    }
+    ep_flush(ep, h);
+}
+
+/*
+ * StartAuthSession salted with the ECC SRK, PCR_Extend(16) authorized by that HMAC session
+ * (command HMAC made, response HMAC checked), FlushContext of the session: all three timed.
+ * The client's own ECDH, KDFs and HMACs happen between the timed exchanges.
+ */
+static void one_salted(struct ep *ep, uint64_t *ns)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    uint8_t salt[32];
+    uint8_t ex[32];
+    uint8_t ey[32];
+    uint8_t digest[32];
+    size_t rlen = 0;
+    struct bsess s;
+    const struct bpub *srk = &ep->res[RES_ECC_SRK].pub;
+    char why[200];
+
+    memset(&s, 0, sizeof(s));
+    if (bcrypt_ecc_salt(srk->x, srk->y, NULL, salt, ex, ey) != 0 ||
+        RAND_bytes(s.nonce_caller, sizeof(s.nonce_caller)) != 1) {
+        die("libcrypto could not make the salt of a session for %s", ep->spec);
+    }
+    ns[0] = ep_xfer(ep, "StartAuthSession", cmd,
+                    bcmd_start_auth_session(cmd, sizeof(cmd), ep->res[RES_ECC_SRK].handle,
+                                            s.nonce_caller, ex, ey), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_start_auth_session(rsp, rlen, &s.handle, s.nonce_tpm, NULL, why,
+                                            sizeof(why)), why);
+    /* a new nonceCaller for the command, as a caller rolls it (Part 1 §19.6.2) */
+    if (bcmd_session_key(&s, salt) != 0 || RAND_bytes(s.nonce_caller, BCMD_NONCE) != 1) {
+        die("libcrypto could not derive the session key for %s", ep->spec);
+    }
+    fill_seq(digest, sizeof(digest), ep->seq++, 11);
+    ns[1] = ep_xfer(ep, "PCR_Extend", cmd,
+                    bcmd_pcr_extend_hmac(cmd, sizeof(cmd), &s, 16, digest), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_pcr_extend_hmac(rsp, rlen, &s, NULL, why, sizeof(why)), why);
+    ns[2] = ep_xfer(ep, "FlushContext", cmd, bcmd_flush(cmd, sizeof(cmd), s.handle), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_empty(rsp, rlen, "FlushContext", false, NULL, why, sizeof(why)), why);
+    secret_wipe(salt, sizeof(salt));
+    WIPE(&s);
+}
+
+static void one_nvwrite(struct ep *ep, uint64_t *ns)
+{
+    uint8_t cmd[BCMD_MAX];
+
+    /* every byte differs from the previous write */
+    fill_seq(ep->nv_last, sizeof(ep->nv_last), ep->seq++, 1);
+    ns[0] = ep_nv(ep, "NV_Write", cmd, bcmd_nv_write(cmd, sizeof(cmd), BCMD_NV_DATA, ep->nv_last,
+                                                     sizeof(ep->nv_last)));
+}
+
+static void one_nvread(struct ep *ep, uint64_t *ns)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    size_t rlen = 0;
+    struct bblob out;
+    char why[200];
+
+    ns[0] = ep_xfer(ep, "NV_Read", cmd,
+                    bcmd_nv_read(cmd, sizeof(cmd), BCMD_NV_DATA, BCMD_NV_BYTES), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_data(rsp, rlen, "NV_Read", &out, NULL, why, sizeof(why)), why);
+    if (out.len != BCMD_NV_BYTES || memcmp(out.b, ep->nv_last, BCMD_NV_BYTES) != 0) {
+        die("%s: NV_Read returned other bytes than the last NV_Write wrote", ep->spec);
+    }
+}
+
+static void one_nvincrement(struct ep *ep, uint64_t *ns)
+{
+    uint8_t cmd[BCMD_MAX];
+
+    ns[0] = ep_nv(ep, "NV_Increment", cmd,
+                  bcmd_nv_increment(cmd, sizeof(cmd), BCMD_NV_COUNTER));
+    ep->counter++;
+}
+
+/* After the increments: the counter went up by exactly their number. */
+static void end_nvincrement(struct ep *ep)
+{
+    uint64_t v = ep_read_counter(ep);
+
+    if (v != ep->counter) {
+        die("%s: the counter index holds %llu after the increments, not %llu", ep->spec,
+            (unsigned long long)v, (unsigned long long)ep->counter);
+    }
+}
+
+/* Sign of a digest that changes every sample, verified with the key's public part. */
+static void one_sign(struct ep *ep, enum res r, uint16_t scheme, uint64_t *ns)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    uint8_t digest[32];
+    size_t rlen = 0;
+    struct bsig sig;
+    struct live *l = &ep->res[r];
+    char why[200];
+    int bad;
+
+    fill_seq(digest, sizeof(digest), ep->seq++, 7);
+    ns[0] = ep_xfer(ep, "Sign", cmd, bcmd_sign(cmd, sizeof(cmd), l->handle, scheme, digest), rsp,
+                    &rlen);
+    ep_ok(ep, bcmd_parse_sign(rsp, rlen, scheme, &sig, NULL, why, sizeof(why)), why);
+    if (scheme == BCMD_ALG_ECDSA) {
+        bad = bcrypt_verify_ecdsa(l->pkey, digest, sig.r, sig.rlen, sig.s, sig.slen);
+    } else {
+        bad = bcrypt_verify_rsassa(l->pkey, digest, sig.r, sig.rlen);
+    }
+    if (bad) {
+        die("%s: the signature Sign returned does not verify with the key's public part",
+            ep->spec);
+    }
+}
+
+static void one_sign_ecc(struct ep *ep, uint64_t *ns)
+{
+    one_sign(ep, RES_ECC_SIGN, BCMD_ALG_ECDSA, ns);
+}
+
+static void one_sign_rsa(struct ep *ep, uint64_t *ns)
+{
+    one_sign(ep, RES_RSA, BCMD_ALG_RSASSA, ns);
+}
+
+static void one_rsa_decrypt(struct ep *ep, uint64_t *ns)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    size_t rlen = 0;
+    struct bblob out;
+    char why[200];
+
+    ns[0] = ep_xfer(ep, "RSA_Decrypt", cmd,
+                    bcmd_rsa_decrypt(cmd, sizeof(cmd), ep->res[RES_RSA].handle, ep->rsa_cipher,
+                                     sizeof(ep->rsa_cipher)), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_data(rsp, rlen, "RSA_Decrypt", &out, NULL, why, sizeof(why)), why);
+    if (out.len != sizeof(ep->rsa_msg) || memcmp(out.b, ep->rsa_msg, sizeof(ep->rsa_msg)) != 0) {
+        die("%s: RSA_Decrypt returned other bytes than were encrypted", ep->spec);
+    }
+}
+
+static void one_quote(struct ep *ep, uint64_t *ns)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    uint8_t qual[16];
+    uint8_t digest[32];
+    size_t rlen = 0;
+    struct bblob attest;
+    struct bsig sig;
+    struct live *l = &ep->res[RES_ECC_AK];
+    char why[200];
+
+    fill_seq(qual, sizeof(qual), ep->seq++, 13);
+    ns[0] = ep_xfer(ep, "Quote", cmd, bcmd_quote(cmd, sizeof(cmd), l->handle, qual, sizeof(qual)),
+                    rsp, &rlen);
+    ep_ok(ep, bcmd_parse_quote(rsp, rlen, qual, sizeof(qual), &attest, &sig, NULL, why,
+                               sizeof(why)), why);
+    {
+        struct bcrypt_part part = {attest.b, attest.len};
+        if (bcrypt_sha256(&part, 1, digest) != 0 ||
+            bcrypt_verify_ecdsa(l->pkey, digest, sig.r, sig.rlen, sig.s, sig.slen) != 0) {
+            die("%s: the quote's signature does not verify with the AK's public part",
+                ep->spec);
+        }
+    }
+}
+
+/* EncryptDecrypt2 of 1 KiB, alternately encrypting new data and decrypting what came back. */
+static void one_encdec(struct ep *ep, uint64_t *ns)
+{
+    static const uint8_t iv[16] = {0x0f, 0x1e, 0x2d, 0x3c, 0x4b, 0x5a, 0x69, 0x78,
+                                   0x87, 0x96, 0xa5, 0xb4, 0xc3, 0xd2, 0xe1, 0xf0};
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    uint8_t out[BCMD_ENC_BYTES];
+    size_t rlen = 0;
+    bool decrypt = ep->enc_have;
+    uint32_t key = ep->res[RES_AES].handle;
+    char why[200];
+
+    if (!decrypt) {
+        fill_seq(ep->enc_plain, sizeof(ep->enc_plain), ep->seq, 17);
+    }
+    ep->seq++;
+    ep->enc_have = !ep->enc_have;
+    ns[0] = ep_xfer(ep, "EncryptDecrypt2", cmd,
+                    bcmd_encrypt_decrypt2(cmd, sizeof(cmd), key, decrypt, iv,
+                                          decrypt ? ep->enc_cipher : ep->enc_plain,
+                                          BCMD_ENC_BYTES), rsp, &rlen);
+    ep_ok(ep, bcmd_parse_encrypt_decrypt2(rsp, rlen, out, sizeof(out), NULL, why, sizeof(why)),
+          why);
+    if (decrypt) {
+        if (memcmp(out, ep->enc_plain, sizeof(out)) != 0) {
+            die("%s: EncryptDecrypt2 did not decrypt its own ciphertext back", ep->spec);
+        }
+    } else {
+        if (memcmp(out, ep->enc_plain, sizeof(out)) == 0) {
+            die("%s: EncryptDecrypt2 returned the plaintext as its ciphertext", ep->spec);
+        }
+        memcpy(ep->enc_cipher, out, sizeof(out));
+    }
+}
+
+/* ---- the modes ---- */
+
+#define RB(r) (1u << (r))
+
+struct mode {
+    const char *name;
+    int bcmd;            /* a command of tpmcmd.h's enum bcmd (sample = that command), or -1 */
+    unsigned need;       /* RB() of the resources the mode works on */
+    bool commits;        /* every sample changes the TPM's persistent state */
+    const char *parts[MAX_PARTS]; /* names of a flow's timed steps (NULL: one step) */
+    void (*one)(struct ep *ep, uint64_t *ns);
+    void (*end)(struct ep *ep);   /* after the mode's last sample, or NULL */
+};
+
+/* In the order tpmbench runs them: modes on the same resources stay adjacent. */
+static const struct mode modes[] = {
+    {"getrandom", BCMD_GETRANDOM, 0, false, {NULL}, NULL, NULL},
+    {"pcrextend", BCMD_PCR_EXTEND, 0, false, {NULL}, NULL, NULL},
+    {"pcrread", BCMD_PCR_READ, 0, false, {NULL}, NULL, NULL},
+    {"hash", BCMD_HASH, 0, false, {NULL}, NULL, NULL},
+    {"getcap", BCMD_GETCAP, 0, false, {NULL}, NULL, NULL},
+    {"readclock", BCMD_READCLOCK, 0, false, {NULL}, NULL, NULL},
+    {"daparams", BCMD_DA_PARAMS, 0, true, {NULL}, NULL, NULL},
+    {"changeauth", BCMD_CHANGE_AUTH, 0, true, {NULL}, NULL, NULL},
+    {"nvwrite", -1, RB(RES_NV_DATA), true, {NULL}, one_nvwrite, NULL},
+    {"nvread", -1, RB(RES_NV_DATA), false, {NULL}, one_nvread, NULL},
+    {"nvincrement", -1, RB(RES_NV_COUNTER), true, {NULL}, one_nvincrement, end_nvincrement},
+    {"primary_ecc", -1, 0, false, {NULL}, one_primary_ecc, NULL},
+    {"primary_rsa", -1, 0, false, {NULL}, one_primary_rsa, NULL},
+    {"primary_rsa_new", -1, 0, false, {NULL}, one_primary_rsa_new, NULL},
+    {"seal", -1, RB(RES_ECC_SRK), false, {"create", "load", "unseal"}, one_seal, NULL},
+    {"salted", -1, RB(RES_ECC_SRK), false, {"start", "hmac", "flush"}, one_salted, NULL},
+    {"sign_ecc", -1, RB(RES_ECC_SIGN), false, {NULL}, one_sign_ecc, NULL},
+    {"sign_rsa", -1, RB(RES_RSA), false, {NULL}, one_sign_rsa, NULL},
+    {"rsa_decrypt", -1, RB(RES_RSA), false, {NULL}, one_rsa_decrypt, NULL},
+    {"quote", -1, RB(RES_ECC_AK), false, {NULL}, one_quote, NULL},
+    {"encdec", -1, RB(RES_AES), false, {NULL}, one_encdec, NULL},
+};
+
+#define MODE_COUNT (sizeof(modes) / sizeof(modes[0]))
+_Static_assert(MODE_COUNT <= MAX_MODES, "raise MAX_MODES");
+
+static size_t mode_parts(const struct mode *m)
+{
+    size_t n = 0;
+    while (n < MAX_PARTS && m->parts[n]) {
+        n++;
+    }
+    return n;
+}
+
+/* One sample of mode m on ep: the total round trip in *ns, each timed step in parts[]. */
+static void ep_sample(struct ep *ep, const struct mode *m, uint64_t *ns, uint64_t *parts)
+{
+    uint64_t step[MAX_PARTS] = {0};
+
+    if (m->bcmd >= 0) {
+        ep_run(ep, (enum bcmd)m->bcmd, &step[0]);
+    } else {
+        m->one(ep, step);
+    }
+    *ns = 0;
+    for (size_t k = 0; k < MAX_PARTS; k++) {
+        *ns += step[k];
+        if (parts) {
+            parts[k] = step[k];
+        }
+    }
+}
+
+/* Warm-up of mode m on ep; for state-changing modes, checks that each sample committed. */
+static void ep_warmup(struct ep *ep, const struct mode *m, unsigned long count)
+{
+    bool check = ep->state_dir != NULL && m->commits;
     uint8_t before[32];
     uint8_t after[32];
+    uint64_t ns;
 
     for (unsigned long i = 0; i < count; i++) {
         if (check && dir_digest(ep->state_dir, before) != 0) {
             exit(1);
         }
-        ep_run(ep, c, NULL);
+        ep_sample(ep, m, &ns, NULL);
         if (check) {
             if (dir_digest(ep->state_dir, after) != 0) {
                 exit(1);
@@ -361,14 +984,35 @@ static void ep_warmup(struct ep *ep, enum bcmd c, unsigned long count)
             if (memcmp(before, after, sizeof(before)) == 0) {
                 die("%s: %s changed the TPM's persistent state but nothing in %s changed "
                     "before the response arrived: the server did not commit it",
-                    ep->spec, bcmd_name(c), ep->state_dir);
+                    ep->spec, m->name, ep->state_dir);
             }
         }
     }
 }
 
-/* Leaves the server as the run found it: owner authValue empty. */
-static void ep_finish(struct ep *ep)
+/*
+ * Starts DictionaryAttackParameters' alternation from the maxTries the TPM does not hold now, so
+ * that the first one changes the persistent state too (an earlier run may have left either).
+ */
+static void ep_da_start(struct ep *ep)
+{
+    uint8_t cmd[BCMD_MAX];
+    uint8_t rsp[BCMD_MAX];
+    size_t rlen = 0;
+    uint32_t now = 0;
+    char why[200];
+
+    ep_xfer(ep, "GetCapability", cmd, bcmd_get_property(cmd, sizeof(cmd), BCMD_PT_MAX_AUTH_FAIL),
+            rsp, &rlen);
+    ep_ok(ep, bcmd_parse_property(rsp, rlen, BCMD_PT_MAX_AUTH_FAIL, &now, NULL, why,
+                                  sizeof(why)), why);
+    if (bcmd_da_max_tries(&ep->st) == now) {
+        bcmd_done(BCMD_DA_PARAMS, &ep->st);
+    }
+}
+
+/* Leaves the server's owner authValue empty, as the run found it and the NV modes need it. */
+static void ep_restore_auth(struct ep *ep)
 {
     if (ep->st.owner_auth_set) {
         ep_run(ep, BCMD_CHANGE_AUTH, NULL);
@@ -389,7 +1033,9 @@ static uint64_t pct_rank(const uint64_t *s, size_t n, unsigned pct)
     return s[k == 0 ? 0 : k - 1];
 }
 
-static void report(size_t i, enum bcmd c, uint64_t *s, size_t n)
+/* One RESULT line; retries: TPM_RC_RETRY answers resent during the timed samples. */
+static void report(size_t i, const char *name, const char *part, uint64_t *s, size_t n,
+                   unsigned long retries)
 {
     double sum = 0;
     double median;
@@ -399,10 +1045,10 @@ static void report(size_t i, enum bcmd c, uint64_t *s, size_t n)
         sum += (double)s[k];
     }
     median = n % 2 ? (double)s[n / 2] : ((double)s[n / 2 - 1] + (double)s[n / 2]) / 2;
-    printf("RESULT ep=%zu cmd=%s n=%zu median_us=%.2f p99_us=%.2f mean_us=%.2f min_us=%.2f "
-           "max_us=%.2f\n", i, bcmd_name(c), n, median / 1e3,
-           (double)pct_rank(s, n, 99) / 1e3, sum / (double)n / 1e3, (double)s[0] / 1e3,
-           (double)s[n - 1] / 1e3);
+    printf("RESULT ep=%zu cmd=%s%s%s n=%zu median_us=%.2f p99_us=%.2f mean_us=%.2f "
+           "min_us=%.2f max_us=%.2f retries=%lu\n", i, name, part ? "_" : "", part ? part : "",
+           n, median / 1e3, (double)pct_rank(s, n, 99) / 1e3, sum / (double)n / 1e3,
+           (double)s[0] / 1e3, (double)s[n - 1] / 1e3, retries);
 }
 
 static void connect_all(struct opts *o, uint64_t deadline_ns)
@@ -418,40 +1064,71 @@ static void connect_all(struct opts *o, uint64_t deadline_ns)
     }
 }
 
+/* The samples of mode m, in blocks alternating between the servers. */
+static void lat_mode(struct opts *o, const struct mode *m)
+{
+    size_t np = mode_parts(m);
+
+    unsigned long retries[MAX_EPS];
+
+    for (size_t i = 0; i < o->neps; i++) {
+        ep_hold(&o->eps[i], m->need);
+        ep_warmup(&o->eps[i], m, o->warmup);
+        retries[i] = o->eps[i].retries;
+    }
+    for (unsigned long done = 0; done < o->iters;) {
+        unsigned long b = o->iters - done < o->block ? o->iters - done : o->block;
+        for (size_t i = 0; i < o->neps; i++) {
+            struct ep *ep = &o->eps[i];
+            for (unsigned long k = 0; k < b; k++) {
+                uint64_t parts[MAX_PARTS];
+                ep_sample(ep, m, &ep->samples[0][done + k], parts);
+                for (size_t p = 0; p < np; p++) {
+                    ep->samples[1 + p][done + k] = parts[p];
+                }
+            }
+        }
+        done += b;
+    }
+    for (size_t i = 0; i < o->neps; i++) {
+        struct ep *ep = &o->eps[i];
+        if (m->end) {
+            m->end(ep);
+        }
+        retries[i] = ep->retries - retries[i];
+        ep_restore_auth(ep);
+        report(i, m->name, NULL, ep->samples[0], o->iters, retries[i]);
+        for (size_t p = 0; p < np; p++) {
+            report(i, m->name, m->parts[p], ep->samples[1 + p], o->iters, retries[i]);
+        }
+    }
+    fflush(stdout);
+}
+
 static int cmd_lat(struct opts *o)
 {
     connect_all(o, 0);
     for (size_t i = 0; i < o->neps; i++) {
-        o->eps[i].samples = calloc(o->iters, sizeof(uint64_t));
-        if (!o->eps[i].samples) {
-            die("out of memory for %lu samples", o->iters);
+        ep_da_start(&o->eps[i]);
+        for (size_t p = 0; p < 1 + MAX_PARTS; p++) {
+            o->eps[i].samples[p] = calloc(o->iters, sizeof(uint64_t));
+            if (!o->eps[i].samples[p]) {
+                die("out of memory for %lu samples", o->iters);
+            }
         }
     }
-    for (int c = 0; c < BCMD_COUNT; c++) {
-        if (!o->cmds[c]) {
-            continue;
+    for (size_t m = 0; m < MODE_COUNT; m++) {
+        if (o->modes[m]) {
+            lat_mode(o, &modes[m]);
         }
-        for (size_t i = 0; i < o->neps; i++) {
-            ep_warmup(&o->eps[i], (enum bcmd)c, o->warmup);
-        }
-        for (unsigned long done = 0; done < o->iters;) {
-            unsigned long b = o->iters - done < o->block ? o->iters - done : o->block;
-            for (size_t i = 0; i < o->neps; i++) {
-                for (unsigned long k = 0; k < b; k++) {
-                    ep_run(&o->eps[i], (enum bcmd)c, &o->eps[i].samples[done + k]);
-                }
-            }
-            done += b;
-        }
-        for (size_t i = 0; i < o->neps; i++) {
-            report(i, (enum bcmd)c, o->eps[i].samples, o->iters);
-        }
-        fflush(stdout);
     }
     for (size_t i = 0; i < o->neps; i++) {
-        ep_finish(&o->eps[i]);
+        ep_hold(&o->eps[i], 0);
+        ep_restore_auth(&o->eps[i]);
         close(o->eps[i].fd);
-        free(o->eps[i].samples);
+        for (size_t p = 0; p < 1 + MAX_PARTS; p++) {
+            free(o->eps[i].samples[p]);
+        }
     }
     return 0;
 }
@@ -460,10 +1137,11 @@ static int cmd_load(struct opts *o)
 {
     connect_all(o, 0);
     for (size_t i = 0; i < o->neps; i++) {
+        ep_da_start(&o->eps[i]);
         for (unsigned long k = 0; k < o->iters; k++) {
             ep_run(&o->eps[i], (enum bcmd)(k % BCMD_COUNT), NULL);
         }
-        ep_finish(&o->eps[i]);
+        ep_restore_auth(&o->eps[i]);
         close(o->eps[i].fd);
     }
     return 0;
@@ -618,24 +1296,36 @@ static unsigned long parse_count(const char *opt, const char *s, unsigned long m
     return v;
 }
 
-static void parse_cmds(struct opts *o, const char *list)
+static void parse_modes(struct opts *o, const char *list)
 {
-    char buf[256];
+    char buf[512];
     char *save = NULL;
 
     if (strlen(list) >= sizeof(buf)) {
-        die("-C: the command list is too long");
+        die("-C: the mode list is too long");
     }
     memcpy(buf, list, strlen(list) + 1);
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int c = bcmd_from_name(t);
-        if (c < 0) {
-            die("-C: unknown command '%s' (known: getrandom pcrextend pcrread hash getcap "
-                "readclock daparams changeauth)", t);
+        size_t m = 0;
+        if (strcmp(t, "all") == 0) {
+            for (m = 0; m < MODE_COUNT; m++) {
+                o->modes[m] = true;
+            }
+            continue;
         }
-        o->cmds[c] = true;
+        while (m < MODE_COUNT && strcmp(t, modes[m].name) != 0) {
+            m++;
+        }
+        if (m == MODE_COUNT) {
+            fprintf(stderr, "tpmbench: -C: unknown mode '%s'; known:", t);
+            for (m = 0; m < MODE_COUNT; m++) {
+                fprintf(stderr, " %s", modes[m].name);
+            }
+            die(" (or all)");
+        }
+        o->modes[m] = true;
     }
-    o->cmds_given = true;
+    o->modes_given = true;
 }
 
 static void parse_args(struct opts *o, int argc, char **argv)
@@ -666,7 +1356,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
             o->timeout_ms = parse_count("-t", v, 3600000);
             break;
         case 'C':
-            parse_cmds(o, v);
+            parse_modes(o, v);
             break;
         case 'c':
             o->ctrl = v;
@@ -710,9 +1400,10 @@ int main(int argc, char **argv)
     if (strcmp(mode, "start") != 0 && o.server_argv) {
         die("only start takes a server command after --");
     }
-    if (!o.cmds_given) {
-        for (int c = 0; c < BCMD_COUNT; c++) {
-            o.cmds[c] = true;
+    if (!o.modes_given) {
+        /* the single commands of the first benchmark; -C all adds keys, NV and signing */
+        for (size_t m = 0; m < MODE_COUNT; m++) {
+            o.modes[m] = modes[m].bcmd >= 0;
         }
     }
     if (o.neps == 0) {
