@@ -293,8 +293,8 @@ static int vtpmd_open_state(struct vtpmd *v, const char *vm_id)
     int rc = vfile_load(&v->file, v->key, vm_id, &perm, err, sizeof(err));
 
     if (rc == 0) {
-        if (perm.fell_back) {
-            log_msg(LOG_ERR, "%s", store_message(v->file.store));
+        if (v->file.note[0] != '\0') {
+            log_msg(LOG_ERR, "%s", v->file.note);
         }
         rc = dev_load(&v->dev, perm.data, perm.len);
         store_blob_free(&perm);

@@ -65,6 +65,7 @@ int vfile_load(struct vfile *v, const uint8_t key[STORE_KEY_LEN], const char *vm
     int rc;
 
     memset(perm, 0, sizeof(*perm));
+    v->note[0] = '\0';
     if (lstat(v->path, &st) != 0 && errno == ENOENT) {
         return -ENOENT;
     }
@@ -72,6 +73,7 @@ int vfile_load(struct vfile *v, const uint8_t key[STORE_KEY_LEN], const char *vm
     if (rc != 0) {
         return rc;
     }
+    snprintf(v->note, sizeof(v->note), "%s", store_message(v->store));
     rc = store_read(v->store, perm);
     if (rc != 0) {
         snprintf(err, errlen, "%s", store_message(v->store));

@@ -27,6 +27,9 @@ struct vfile {
     int lockfd;          /* -1 when not locked */
     char *path;          /* D/tpm2-00.permall */
     struct store *store; /* open once vfile_load or vfile_create succeeded */
+    /* After vfile_load: the store's note when a slot of either pair did not verify (the
+     * open used the other slot), else "". */
+    char note[STORE_ERR_LEN];
 };
 
 /*
@@ -40,7 +43,8 @@ int vfile_lock(struct vfile *v, const char *dir, char *err, size_t errlen);
  * (owned by the caller, store_blob_free). Returns 0; -ENOENT when there is no file (perm is
  * empty, err untouched); or another negative code with the store's one-line reason in err
  * (wrong key, another VM, damaged, truncated, unknown format...; the file is untouched).
- * When perm->fell_back, store_message(v->store) says which slot did not verify and why.
+ * When a slot of either pair (permanent or volatile) did not verify, v->note says which and
+ * why (expected after a crash during a commit; otherwise damage).
  */
 int vfile_load(struct vfile *v, const uint8_t key[STORE_KEY_LEN], const char *vm_id,
                struct store_blob *perm, char *err, size_t errlen);
