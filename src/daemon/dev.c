@@ -353,9 +353,21 @@ uint32_t dev_set_stateblob(struct dev *d, uint32_t type, uint32_t flags, const u
         log_msg(LOG_ERR, "SET_STATEBLOB refused: the engine does not read this permanent state");
         goto out;
     }
-    /* A volatile state taken beside another permanent state cannot follow this one. */
+    /* A volatile state taken beside another permanent state cannot follow this one: not a
+     * pending blob, nor one the file holds from this vTPM's earlier life. */
     tpm_buf_free(&d->pending_volatile);
     res = dev_save_permanent(d) == 0 ? PTM_SUCCESS : PTM_FAIL;
+    if (res == PTM_SUCCESS && d->store) {
+        struct store_blob old = {0};
+        rc = store_take_volatile(d->store, &old, true);
+        store_blob_free(&old);
+        if (rc != 0 && rc != -ENOENT) {
+            log_msg(LOG_ERR, "SET_STATEBLOB: the stored volatile state of the replaced state "
+                             "could not be removed: %s",
+                    store_message(d->store));
+            res = PTM_FAIL;
+        }
+    }
     if (res == PTM_SUCCESS) {
         log_msg(LOG_CMD, "SET_STATEBLOB: permanent state replaced and committed");
     }
