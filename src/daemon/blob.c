@@ -95,7 +95,7 @@ static int blob_aad(EVP_CIPHER_CTX *c, bool enc, const uint8_t *head, const char
     int (*update)(EVP_CIPHER_CTX *, unsigned char *, int *, const unsigned char *, int) =
         enc ? EVP_EncryptUpdate : EVP_DecryptUpdate;
     return update(c, NULL, &outl, head, (int)(BLOB_HDR_LEN + BLOB_SALT_LEN + BLOB_NONCE_LEN)) ==
-                   1 &&
+                       1 &&
                    update(c, NULL, &outl, len, 2) == 1 &&
                    (n == 0 || update(c, NULL, &outl, (const uint8_t *)vm_id, (int)n) == 1)
                ? 0
@@ -153,8 +153,8 @@ out:
     return rc;
 }
 
-size_t blob_encode(uint16_t type, enum blob_seal seal, const struct blob_keys *k,
-                   const char *vm_id, const uint8_t *state, size_t len, uint8_t *out, size_t cap)
+size_t blob_encode(uint16_t type, enum blob_seal seal, const struct blob_keys *k, const char *vm_id,
+                   const uint8_t *state, size_t len, uint8_t *out, size_t cap)
 {
     size_t total = blob_encoded_len(seal, len);
     struct wr w;

@@ -65,8 +65,8 @@ size_t blob_encoded_len(enum blob_seal seal, size_t len);
  * (cap bytes, at least blob_encoded_len). Returns the length, or 0 when it does not fit, the
  * key is missing or sealing failed.
  */
-size_t blob_encode(uint16_t type, enum blob_seal seal, const struct blob_keys *k,
-                   const char *vm_id, const uint8_t *state, size_t len, uint8_t *out, size_t cap);
+size_t blob_encode(uint16_t type, enum blob_seal seal, const struct blob_keys *k, const char *vm_id,
+                   const uint8_t *state, size_t len, uint8_t *out, size_t cap);
 
 /*
  * Decode a blob of in_len bytes that must be of type want_type. On success out holds the

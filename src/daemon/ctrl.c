@@ -23,9 +23,9 @@ struct ctrl_cmd {
     uint32_t len_off; /* CTRL_VARIABLE: where the be32 length sits in the body */
     uint32_t max_len; /* CTRL_VARIABLE: the largest length accepted */
     uint8_t pad;      /* padding bytes that may follow the body (see ctrl.h) */
-    bool needs_running; /* otherwise TPM_BAD_ORDINAL, as swtpm */
+    bool needs_running;  /* otherwise TPM_BAD_ORDINAL, as swtpm */
     bool whole_on_error; /* the handler's answer keeps its shape when the result is not 0 */
-    uint32_t cap;       /* its GET_CAPABILITY bit (PTM_CAP_*) */
+    uint32_t cap;        /* its GET_CAPABILITY bit (PTM_CAP_*) */
     uint32_t (*handler)(struct ctrl_env *env, struct rd *body, struct wr *out);
 };
 

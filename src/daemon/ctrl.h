@@ -98,8 +98,8 @@ struct ctrl_frame {
     const struct ctrl_cmd *cmd; /* NULL when the code is unknown */
     size_t need;
     size_t len;
-    size_t pad; /* CTRL_READY: how many more bytes may follow in the same write as padding */
-    uint32_t result;    /* CTRL_BAD: the result code to answer */
+    size_t pad;      /* CTRL_READY: how many more bytes may follow in the same write as padding */
+    uint32_t result; /* CTRL_BAD: the result code to answer */
     const char *reason; /* CTRL_BAD: why, for the log */
 };
 

@@ -276,9 +276,8 @@ uint32_t dev_get_stateblob(struct dev *d, uint32_t type, uint32_t flags, uint8_t
     } else if (d->keys.has[BLOB_MIGRATION]) {
         seal = BLOB_MIGRATION;
     }
-    rc = tpm_state_save(d->tpm, type == BLOB_TYPE_PERMANENT ? TPM_STATE_PERMANENT
-                                                            : TPM_STATE_VOLATILE,
-                        &state);
+    rc = tpm_state_save(
+        d->tpm, type == BLOB_TYPE_PERMANENT ? TPM_STATE_PERMANENT : TPM_STATE_VOLATILE, &state);
     if (rc != 0) {
         log_msg(LOG_ERR, "GET_STATEBLOB: the state could not be serialized (%s)", strerror(-rc));
         goto out;
@@ -296,6 +295,7 @@ uint32_t dev_get_stateblob(struct dev *d, uint32_t type, uint32_t flags, uint8_t
     n = blob_encode((uint16_t)type, seal, &d->keys, d->vm_id, state.data, state.len, buf, cap);
     if (n == 0) {
         log_msg(LOG_ERR, "GET_STATEBLOB: the state blob could not be sealed");
+        secret_wipe(buf, cap);
         free(buf);
         goto out;
     }
@@ -324,8 +324,8 @@ uint32_t dev_set_stateblob(struct dev *d, uint32_t type, uint32_t flags, const u
         log_msg(LOG_ERR, "SET_STATEBLOB refused: unknown blob type %u", type);
         return PTM_BAD_PARAMETER;
     }
-    rc = blob_decode(blob, len, (uint16_t)type, &d->keys, d->vm_id, &state, &seal, why,
-                     sizeof(why));
+    rc =
+        blob_decode(blob, len, (uint16_t)type, &d->keys, d->vm_id, &state, &seal, why, sizeof(why));
     if (rc != 0) {
         log_msg(LOG_ERR, "SET_STATEBLOB refused: %s", why);
         return rc == -ENOMEM ? PTM_FAIL : PTM_BAD_PARAMETER;
@@ -362,8 +362,9 @@ uint32_t dev_set_stateblob(struct dev *d, uint32_t type, uint32_t flags, const u
         rc = store_take_volatile(d->store, &old, true);
         store_blob_free(&old);
         if (rc != 0 && rc != -ENOENT) {
-            log_msg(LOG_ERR, "SET_STATEBLOB: the stored volatile state of the replaced state "
-                             "could not be removed: %s",
+            log_msg(LOG_ERR,
+                    "SET_STATEBLOB: the stored volatile state of the replaced state "
+                    "could not be removed: %s",
                     store_message(d->store));
             res = PTM_FAIL;
         }

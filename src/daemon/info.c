@@ -253,9 +253,8 @@ size_t info_capabilities_json(const struct info *in, char *out, size_t cap)
 {
     /* The features vtpmd implements, in swtpm's words (swtpm(8) --print-capabilities). */
     static const char *const features[] = {
-        "tpm-2.0",           "tpm-send-command-header", "flags-opt-startup",
-        "cmdarg-seccomp",    "cmdarg-key-fd",           "cmdarg-pwd-fd",
-        "cmdarg-print-states", "nvram-backend-dir",
+        "tpm-2.0",       "tpm-send-command-header", "flags-opt-startup",   "cmdarg-seccomp",
+        "cmdarg-key-fd", "cmdarg-pwd-fd",           "cmdarg-print-states", "nvram-backend-dir",
     };
     struct sb s = {out, cap, 0, cap == 0};
     sb_add(&s, "{ \"type\": \"swtpm\", \"features\": [ ");

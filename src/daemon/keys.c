@@ -91,11 +91,10 @@ static int key_open_file(const char *path, const char *opt, char *err, size_t er
     if (fd < 0) {
         int e = errno;
         if (e == ELOOP) {
-            return key_fail(err, errlen, "%s: refusing key file '%s': it is a symbolic link",
-                            opt, path);
+            return key_fail(err, errlen, "%s: refusing key file '%s': it is a symbolic link", opt,
+                            path);
         }
-        return key_fail(err, errlen, "%s: cannot open key file '%s': %s", opt, path,
-                        strerror(e));
+        return key_fail(err, errlen, "%s: cannot open key file '%s': %s", opt, path, strerror(e));
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);

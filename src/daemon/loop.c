@@ -178,8 +178,7 @@ static uint32_t loop_set_datafd(void *ctx, int fd)
     return PTM_SUCCESS;
 }
 
-static void loop_reply_from(struct loop *l, struct conn *c, const uint8_t *rsp, size_t n,
-                            bool ctrl)
+static void loop_reply_from(struct loop *l, struct conn *c, const uint8_t *rsp, size_t n, bool ctrl)
 {
     int rc = n ? net_send(c->fd, rsp, n, SEND_TIMEOUT_MS) : -EIO;
     if (rc != 0) {

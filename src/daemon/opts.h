@@ -44,9 +44,9 @@ enum seccomp_action {
 
 /* Where a key comes from (--key, --migration-key; swtpm(8) "--key"). */
 enum key_source {
-    KEY_NONE, /* option not given */
-    KEY_FD,   /* fd=N: the key bytes, read to end of file */
-    KEY_FILE, /* file=PATH: a key file (0600 or 0400, owned by vtpmd's user) */
+    KEY_NONE,    /* option not given */
+    KEY_FD,      /* fd=N: the key bytes, read to end of file */
+    KEY_FILE,    /* file=PATH: a key file (0600 or 0400, owned by vtpmd's user) */
     KEY_PWDFD,   /* pwdfd=N: a passphrase, read to end of file */
     KEY_PWDFILE, /* pwdfile=PATH: a passphrase file (same rules as file=) */
 };

@@ -42,10 +42,9 @@ static int teardown_dir(void **state)
     return 0;
 }
 
-static const uint8_t key32[32] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-                                  0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
-                                  0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
-                                  0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10};
+static const uint8_t key32[32] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
+                                  0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01, 0x23, 0x45, 0x67, 0x89, 0xab,
+                                  0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10};
 static const char key_hex[] = "00112233445566778899aabbccddeeff0123456789abcdeffedcba9876543210";
 
 /* A pipe whose read end holds data (then end of file). */
@@ -192,9 +191,8 @@ static void test_key_passphrase(void **state)
     ko.fd = pipe_with("secret phrase\n", 14);
     assert_int_equal(key_load(&ko, "--key", key, err, sizeof(err)), 0);
     /* One trailing newline is dropped; the result is PBKDF2-HMAC-SHA512 of the phrase. */
-    assert_int_equal(key_from_passphrase((const uint8_t *)"secret phrase", 13, KEY_KDF_PBKDF2,
-                                         again),
-                     0);
+    assert_int_equal(
+        key_from_passphrase((const uint8_t *)"secret phrase", 13, KEY_KDF_PBKDF2, again), 0);
     assert_memory_equal(key, again, 32);
     ko.kdf = KEY_KDF_SHA512;
     ko.fd = pipe_with("secret phrase", 13);
@@ -235,21 +233,19 @@ static void test_blob_plain(void **state)
     for (size_t i = 0; i < sizeof(st); i++) {
         st[i] = (uint8_t)i;
     }
-    size_t n = blob_encode(BLOB_TYPE_PERMANENT, BLOB_PLAIN, NULL, "vm", st, sizeof(st), out,
-                           sizeof(out));
+    size_t n =
+        blob_encode(BLOB_TYPE_PERMANENT, BLOB_PLAIN, NULL, "vm", st, sizeof(st), out, sizeof(out));
     assert_int_equal(n, BLOB_HDR_LEN + sizeof(st));
     assert_memory_equal(out, "VTPMBLOB\x00\x01\x00\x01\x00\x00\x00\x00\x00\x00\x00\x64", 20);
     assert_int_equal(
-        blob_decode(out, n, BLOB_TYPE_PERMANENT, NULL, "other vm", &b, &seal, err, sizeof(err)),
-        0);
+        blob_decode(out, n, BLOB_TYPE_PERMANENT, NULL, "other vm", &b, &seal, err, sizeof(err)), 0);
     assert_int_equal(seal, BLOB_PLAIN);
     assert_int_equal(b.len, sizeof(st));
     assert_memory_equal(b.data, st, sizeof(st));
     tpm_buf_free(&b);
     /* Another type, truncated at every length, one byte too many, a wrong magic or version. */
     assert_int_equal(
-        blob_decode(out, n, BLOB_TYPE_VOLATILE, NULL, "vm", &b, &seal, err, sizeof(err)),
-        -EINVAL);
+        blob_decode(out, n, BLOB_TYPE_VOLATILE, NULL, "vm", &b, &seal, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "not the volatile state"));
     for (size_t cut = 0; cut < n; cut++) {
         assert_int_equal(
@@ -263,19 +259,16 @@ static void test_blob_plain(void **state)
         -EINVAL);
     out[9] = 2;
     assert_int_equal(
-        blob_decode(out, n, BLOB_TYPE_PERMANENT, NULL, "vm", &b, &seal, err, sizeof(err)),
-        -EINVAL);
+        blob_decode(out, n, BLOB_TYPE_PERMANENT, NULL, "vm", &b, &seal, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "version 2"));
     out[9] = 1;
     out[14] = 1; /* reserved */
     assert_int_equal(
-        blob_decode(out, n, BLOB_TYPE_PERMANENT, NULL, "vm", &b, &seal, err, sizeof(err)),
-        -EINVAL);
+        blob_decode(out, n, BLOB_TYPE_PERMANENT, NULL, "vm", &b, &seal, err, sizeof(err)), -EINVAL);
     out[14] = 0;
     out[0] = 'X';
     assert_int_equal(
-        blob_decode(out, n, BLOB_TYPE_PERMANENT, NULL, "vm", &b, &seal, err, sizeof(err)),
-        -EINVAL);
+        blob_decode(out, n, BLOB_TYPE_PERMANENT, NULL, "vm", &b, &seal, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "not a vtpmd state blob"));
     /* A length over BLOB_MAX is refused before anything is allocated for it. */
     uint8_t huge[BLOB_HDR_LEN];
@@ -331,8 +324,8 @@ static void test_blob_sealed(void **state)
         /* Every byte flipped: refused, nothing handed out. */
         for (size_t i = 0; i < n; i++) {
             out[i] ^= 0x01;
-            int rc = blob_decode(out, n, BLOB_TYPE_VOLATILE, &k, "vm-1", &b, &seal, err,
-                                 sizeof(err));
+            int rc =
+                blob_decode(out, n, BLOB_TYPE_VOLATILE, &k, "vm-1", &b, &seal, err, sizeof(err));
             if (rc == 0) {
                 fail_msg("sealing %d: byte %zu flipped was accepted", s, i);
             }

@@ -293,10 +293,17 @@ static void test_refusals(void **state)
 static void test_keys(void **state)
 {
     (void)state;
-    char *argv[] = {"vtpmd", "socket", "--tpm2", "--tpmstate", "dir=/s",
-                    "--key", "fd=3,mode=aes-256-gcm",
-                    "--migration-key", "pwdfile=/etc/pw,kdf=sha512,remove",
-                    "--vmid", "vm-0123 name:with spaces"};
+    char *argv[] = {"vtpmd",
+                    "socket",
+                    "--tpm2",
+                    "--tpmstate",
+                    "dir=/s",
+                    "--key",
+                    "fd=3,mode=aes-256-gcm",
+                    "--migration-key",
+                    "pwdfile=/etc/pw,kdf=sha512,remove",
+                    "--vmid",
+                    "vm-0123 name:with spaces"};
     struct vtpmd_opts o;
     char err[256];
     assert_int_equal(opts_parse(ARGC(argv), argv, &o, err, sizeof(err)), 0);
@@ -312,9 +319,10 @@ static void test_keys(void **state)
     opts_free(&o);
 
     /* libvirt's form (swtpm's mode name is accepted), a key file with its format. */
-    char *argv2[] = {"vtpmd", "--tpm2", "--tpmstate", "dir=/s", "--key",
-                     "pwdfd=5,mode=aes-256-cbc", "--migration-key",
-                     "file=/k,format=binary,remove=true"};
+    char *argv2[] = {"vtpmd",           "--tpm2",
+                     "--tpmstate",      "dir=/s",
+                     "--key",           "pwdfd=5,mode=aes-256-cbc",
+                     "--migration-key", "file=/k,format=binary,remove=true"};
     assert_int_equal(opts_parse(ARGC(argv2), argv2, &o, err, sizeof(err)), 0);
     assert_int_equal(o.key.source, KEY_PWDFD);
     assert_int_equal(o.key.fd, 5);

@@ -27,7 +27,7 @@
 #include "tpmcmd.h"
 
 static char dir[256];
-static const uint8_t key_a[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t key_a[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t key_b[32] = {32, 31, 30};
 
@@ -212,7 +212,7 @@ static size_t probe(struct dev *d, uint8_t *out, size_t cap)
     size_t n = 0;
 
     tc_begin(&c, 0x8001, 0x17A);
-    tc_u32(&c, 6); /* TPM_CAP_TPM_PROPERTIES */
+    tc_u32(&c, 6);     /* TPM_CAP_TPM_PROPERTIES */
     tc_u32(&c, 0x200); /* TPM_PT_PERMANENT */
     tc_u32(&c, 1);
     assert_int_equal(run(d, &c, &r), 0);
@@ -586,13 +586,12 @@ static void test_stateblobs(void **state)
     /* Refused: the wrong type, a byte changed, while running. */
     assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_VOLATILE, 0, perm, plen), PTM_BAD_PARAMETER);
     perm[plen - 1] ^= 1;
-    assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, 0, perm, plen),
-                     PTM_BAD_PARAMETER);
+    assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, 0, perm, plen), PTM_BAD_PARAMETER);
     perm[plen - 1] ^= 1;
     /* The ENCRYPTED flag on a blob not under the state key. */
-    assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, PTM_STATE_FLAG_ENCRYPTED, perm,
-                                       plen),
-                     PTM_BAD_PARAMETER);
+    assert_int_equal(
+        dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, PTM_STATE_FLAG_ENCRYPTED, perm, plen),
+        PTM_BAD_PARAMETER);
     /* A plain blob while a migration key is configured. */
     {
         struct dev plain;
@@ -603,15 +602,13 @@ static void test_stateblobs(void **state)
         assert_int_equal(dev_get_stateblob(&plain, BLOB_TYPE_PERMANENT, 1, &pb, &pbl, &rf),
                          PTM_SUCCESS);
         assert_int_equal(pb[13], BLOB_PLAIN);
-        assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, 0, pb, pbl),
-                         PTM_BAD_PARAMETER);
+        assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, 0, pb, pbl), PTM_BAD_PARAMETER);
         free(pb);
         dev_close(&plain);
     }
     /* Another VM id: refused. */
     b.vm_id = "vm-2";
-    assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, 0, perm, plen),
-                     PTM_BAD_PARAMETER);
+    assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, 0, perm, plen), PTM_BAD_PARAMETER);
     b.vm_id = "vm-1";
     /* The permanent blob is committed at once; a failed commit keeps the old state. */
     {
@@ -656,11 +653,10 @@ static void test_stateblobs(void **state)
     assert_int_equal(perm[13], BLOB_STATE);
     open_dev(&vb, &b, key_a, "vm-1");
     assert_int_equal(blob_key_set(&b.keys, BLOB_STATE, key_a), 0);
-    assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, 0, perm, plen),
-                     PTM_BAD_PARAMETER);
-    assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, PTM_STATE_FLAG_ENCRYPTED, perm,
-                                       plen),
-                     PTM_SUCCESS);
+    assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, 0, perm, plen), PTM_BAD_PARAMETER);
+    assert_int_equal(
+        dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, PTM_STATE_FLAG_ENCRYPTED, perm, plen),
+        PTM_SUCCESS);
     close_dev(&vb, &b);
     free(perm);
     close_dev(&va, &a);
