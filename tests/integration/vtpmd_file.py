@@ -17,7 +17,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -25,8 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vtpmd_harness import (Daemon, Runner, cmd, ctrl_exchange, expect, expect_eq,  # noqa: E402
                            harness_track, pw_session, rc_of, recv_exact, recv_tpm, tmpdir,
                            tpm_cmd)
-from vtpmd_proto import (READ_CLOCK, STARTUP_CLEAR, da_parameters, data_call,  # noqa: E402
-                         get_property, pcr_extend, pcr_read_sha256, pcr_value, property_value)
+from vtpmd_proto import (STARTUP_CLEAR, da_parameters, data_call, get_property,  # noqa: E402
+                         property_value)
 
 VTPMD = None
 VTPMD_FAULT = None
