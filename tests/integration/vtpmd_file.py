@@ -524,8 +524,9 @@ def test_disk_full():
     try:
         disk_full_in(d, mnt)
     finally:
-        _cleanup_daemons()
+        _cleanup_daemons()  # the daemons go first; the folder cannot go while mounted
         subprocess.run(["umount", "-l", mnt])
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def _cleanup_daemons():
