@@ -6,7 +6,8 @@
  * dispatched on a fresh in-memory device, and the stream ends where the loop would close
  * the connection (a refused request, SHUTDOWN). Checked on every step: the framer asks for
  * bytes only within a request's bounds, and every answer has the shape the protocol gives
- * it (4 bytes when the result is not 0, never more than CTRL_MAX_RESPONSE).
+ * it (4 bytes when the result is not 0 (16 for GET_STATEBLOB), never more than
+ * CTRL_MAX_RESPONSE but for a state blob).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,11 +41,12 @@ static const struct info *fuzz_info(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t req[CTRL_MAX_REQUEST], rsp[CTRL_MAX_RESPONSE];
+    /* As large as the loop's buffer can grow (a SET_STATEBLOB of 512 KiB). */
+    static uint8_t req[CTRL_MAX_BLOB_REQUEST], rsp[CTRL_MAX_RESPONSE];
     struct dev dev;
     size_t off = 0, have = 0;
 
-    if (dev_open(&dev, NULL, NULL) != 0) {
+    if (dev_open(&dev, NULL) != 0) {
         abort();
     }
     for (;;) {
@@ -64,7 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         if (st == CTRL_BAD) {
-            if (f.cmd != NULL && f.code != CMD_HASH_DATA) {
+            /* Only the two commands with a length field refuse a known code (too long). */
+            if (f.cmd != NULL && f.code != CMD_HASH_DATA && f.code != CMD_SET_STATEBLOB) {
                 abort();
             }
             if (ctrl_refuse(&f, rsp, sizeof(rsp)) != 4) {
@@ -75,16 +78,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (f.len != have || f.cmd == NULL) {
             abort();
         }
-        struct ctrl_env env = {&dev, fuzz_info(), -1, fuzz_set_datafd, NULL, false};
+        struct ctrl_env env = {&dev, fuzz_info(), -1, fuzz_set_datafd, NULL, false, NULL, 0};
         size_t n = ctrl_dispatch(&env, &f, req, rsp, sizeof(rsp));
-        if (n < 4 || n > sizeof(rsp)) {
+        const uint8_t *out = env.heap_rsp ? env.heap_rsp : rsp;
+        if (n < 4 || (!env.heap_rsp && n > sizeof(rsp))) {
             abort();
         }
         uint32_t result =
-            (uint32_t)rsp[0] << 24 | (uint32_t)rsp[1] << 16 | (uint32_t)rsp[2] << 8 | rsp[3];
-        if (result != 0 && n != 4) {
+            (uint32_t)out[0] << 24 | (uint32_t)out[1] << 16 | (uint32_t)out[2] << 8 | out[3];
+        /* An error is the 4-byte result, but GET_STATEBLOB keeps its 16-byte head. */
+        if (result != 0 && n != (f.code == CMD_GET_STATEBLOB ? 16u : 4u)) {
             abort();
         }
+        ctrl_env_release(&env);
+        /* As the loop does: padding that came with the request is discarded. */
+        off += f.pad < size - off ? f.pad : size - off;
         have = 0;
         if (env.shutdown) {
             break;

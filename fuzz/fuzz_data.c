@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2) {
         return 0;
     }
-    if (dev_open(&dev, NULL, NULL) != 0) {
+    if (dev_open(&dev, NULL) != 0) {
         abort();
     }
     opts.allow_set_locality = (data[0] & 8) != 0;

@@ -8,6 +8,11 @@
  * bytes received so far whether a request is complete, how many bytes are missing, or that
  * the bytes cannot be a request (unknown code, length out of range): the connection is then
  * answered ctrl_refuse() and closed, since no later byte could be framed reliably.
+ *
+ * Padding: QEMU sends SET_LOCALITY and RESET_TPMESTABLISHED with a 4-byte body (its request
+ * structure is a union with the 4-byte response), tpm2-tss with the 1 byte swtpm's table
+ * gives. ctrl_frame() frames the 1 byte and reports in pad how many more may follow; the
+ * caller discards up to that many bytes that have already arrived with the request.
  */
 #ifndef VTPMD_CTRL_H
 #define VTPMD_CTRL_H
@@ -38,6 +43,7 @@
 #define CMD_SET_DATAFD 0x10u
 #define CMD_SET_BUFFERSIZE 0x11u
 #define CMD_GET_INFO 0x12u
+#define CMD_LOCK_STORAGE 0x13u
 
 /* CMD_INIT flag: delete the stored volatile state after reading it. */
 #define PTM_INIT_FLAG_DELETE_VOLATILE 0x1u
@@ -47,8 +53,11 @@
 
 /* Largest HASH_DATA piece (swtpm's ptm_hdata carries at most 4096 bytes). */
 #define CTRL_HASH_DATA_MAX 4096u
-/* Largest request and response of any command. */
+/* Largest request and response of any command but the state-blob ones. */
 #define CTRL_MAX_REQUEST (4u + 4u + CTRL_HASH_DATA_MAX)
+/* SET_STATEBLOB: code, flags, type, length, and at most BLOB_MAX bytes. */
+#define CTRL_STATEBLOB_HEAD 16u
+#define CTRL_MAX_BLOB_REQUEST (CTRL_STATEBLOB_HEAD + BLOB_MAX)
 #define CTRL_INFO_MAX 3072u /* GET_INFO: most JSON bytes in one reply */
 #define CTRL_MAX_RESPONSE (12u + CTRL_INFO_MAX)
 
@@ -67,7 +76,14 @@ struct ctrl_env {
     void *ctx;
     /* Set by SHUTDOWN: answer, then end the process. */
     bool shutdown;
+    /* A response too large for the caller's buffer (GET_STATEBLOB): when set, it is the
+     * whole response; the caller sends it and releases it with ctrl_env_release. */
+    uint8_t *heap_rsp;
+    size_t heap_len;
 };
+
+/* Wipe and free env->heap_rsp (it may hold state). */
+void ctrl_env_release(struct ctrl_env *env);
 
 struct ctrl_cmd;
 
@@ -82,7 +98,8 @@ struct ctrl_frame {
     const struct ctrl_cmd *cmd; /* NULL when the code is unknown */
     size_t need;
     size_t len;
-    uint32_t result;    /* CTRL_BAD: the result code to answer */
+    size_t pad;      /* CTRL_READY: how many more bytes may follow in the same write as padding */
+    uint32_t result; /* CTRL_BAD: the result code to answer */
     const char *reason; /* CTRL_BAD: why, for the log */
 };
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "common/rw.h"
-#include "persist.h"
+#include "vfile.h"
 #include "vtpm/tpm.h"
 
 #ifndef VTPMD_VERSION
@@ -253,8 +253,8 @@ size_t info_capabilities_json(const struct info *in, char *out, size_t cap)
 {
     /* The features vtpmd implements, in swtpm's words (swtpm(8) --print-capabilities). */
     static const char *const features[] = {
-        "tpm-2.0",        "tpm-send-command-header", "flags-opt-startup",
-        "cmdarg-seccomp", "cmdarg-print-states",     "nvram-backend-dir",
+        "tpm-2.0",       "tpm-send-command-header", "flags-opt-startup",   "cmdarg-seccomp",
+        "cmdarg-key-fd", "cmdarg-pwd-fd",           "cmdarg-print-states", "nvram-backend-dir",
     };
     struct sb s = {out, cap, 0, cap == 0};
     sb_add(&s, "{ \"type\": \"swtpm\", \"features\": [ ");
@@ -270,10 +270,10 @@ size_t info_capabilities_json(const struct info *in, char *out, size_t cap)
 
 size_t info_states_json(const char *dir, char *out, size_t cap)
 {
-    static const enum tpm_state_part parts[] = {TPM_STATE_PERMANENT, TPM_STATE_VOLATILE};
     struct sb s = {out, cap, 0, cap == 0};
-    const char *sep = "";
     struct stat st;
+    uint64_t size;
+    int zero_key, rc;
 
     if (stat(dir, &st) != 0) {
         return 0;
@@ -282,27 +282,21 @@ size_t info_states_json(const char *dir, char *out, size_t cap)
         errno = ENOTDIR;
         return 0;
     }
-    for (size_t i = 0; i < 2; i++) {
-        uint64_t size;
-        int rc = persist_stat(dir, parts[i], &size);
-        if (rc == -ENOENT) {
-            continue;
-        }
-        if (rc != 0) {
-            errno = -rc;
-            return 0;
-        }
-        if (s.len == 0) {
-            sb_add(&s, "{ \"type\": \"swtpm\", \"states\": [ ");
-        }
-        sb_add(&s, "%s{\"name\": \"%s\", \"size\": %llu}", sep, persist_state_name(parts[i]),
-               (unsigned long long)size);
-        sep = ", ";
-    }
-    if (s.len == 0) {
+    /* One file holds the permanent and the volatile state; "encrypted" is vtpmd's own field:
+     * false when the file is sealed under the all-zero key (vtpmd ran without --key). */
+    rc = vfile_stat(dir, &size, &zero_key);
+    if (rc == -ENOENT) {
         sb_add(&s, "{ \"type\": \"swtpm\", \"states\": [] }");
+    } else if (rc != 0) {
+        errno = -rc;
+        return 0;
     } else {
-        sb_add(&s, " ] }");
+        sb_add(&s, "{ \"type\": \"swtpm\", \"states\": [ {\"name\": \"%s\", \"size\": %llu",
+               VFILE_STATE_NAME, (unsigned long long)size);
+        if (zero_key >= 0) {
+            sb_add(&s, ", \"encrypted\": %s", zero_key ? "false" : "true");
+        }
+        sb_add(&s, "} ] }");
     }
     if (s.err) {
         errno = ENOSPC;

@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/secret.h"
 #include "log.h"
 #include "net.h"
 
@@ -49,6 +51,13 @@ int loop_signals(void)
 
 static void conn_reset(struct conn *c)
 {
+    /* A state blob's buffer goes as soon as its request is done: it may hold state. */
+    if (c->buf != c->small) {
+        secret_wipe(c->buf, c->cap);
+        free(c->buf);
+        c->buf = c->small;
+        c->cap = c->small_cap;
+    }
     c->len = 0;
     c->started_ms = 0;
     if (c->passed_fd >= 0) {
@@ -61,10 +70,31 @@ static void conn_init(struct conn *c, uint8_t *buf, size_t cap)
 {
     c->fd = -1;
     c->given = false;
-    c->buf = buf;
-    c->cap = cap;
+    c->small = c->buf = buf;
+    c->small_cap = c->cap = cap;
     c->passed_fd = -1;
     conn_reset(c);
+}
+
+/* Room for a request of total bytes (the framer bounds total): a heap buffer beyond small. */
+static int conn_reserve(struct conn *c, size_t total)
+{
+    uint8_t *b;
+    if (total <= c->cap) {
+        return 0;
+    }
+    b = malloc(total);
+    if (!b) {
+        return -ENOMEM;
+    }
+    memcpy(b, c->buf, c->len);
+    if (c->buf != c->small) {
+        secret_wipe(c->buf, c->cap);
+        free(c->buf);
+    }
+    c->buf = b;
+    c->cap = total;
+    return 0;
 }
 
 static void conn_open(struct conn *c, int fd, bool given)
@@ -103,7 +133,7 @@ static void loop_close_data(struct loop *l, const char *why)
     }
     log_msg(LOG_CONN, "data: connection closed (%s)", why);
     close(l->data.fd);
-    conn_init(&l->data, l->data.buf, l->data.cap);
+    conn_init(&l->data, l->data.small, l->data.small_cap);
     /* --terminate: the client went away, and so does the TPM (swtpm -t). */
     if (l->terminate && !l->quit) {
         log_msg(LOG_ERR, "data connection closed and --terminate given: exiting");
@@ -148,9 +178,9 @@ static uint32_t loop_set_datafd(void *ctx, int fd)
     return PTM_SUCCESS;
 }
 
-static void loop_reply(struct loop *l, struct conn *c, size_t n, bool ctrl)
+static void loop_reply_from(struct loop *l, struct conn *c, const uint8_t *rsp, size_t n, bool ctrl)
 {
-    int rc = n ? net_send(c->fd, l->rsp, n, SEND_TIMEOUT_MS) : -EIO;
+    int rc = n ? net_send(c->fd, rsp, n, SEND_TIMEOUT_MS) : -EIO;
     if (rc != 0) {
         log_msg(LOG_ERR, "%s: the response could not be sent (%s)", ctrl ? "ctrl" : "data",
                 strerror(-rc));
@@ -159,6 +189,33 @@ static void loop_reply(struct loop *l, struct conn *c, size_t n, bool ctrl)
         } else {
             loop_close_data(l, "send failed");
         }
+    }
+}
+
+static void loop_reply(struct loop *l, struct conn *c, size_t n, bool ctrl)
+{
+    loop_reply_from(l, c, l->rsp, n, ctrl);
+}
+
+/*
+ * Discard up to max padding bytes that came with the request just served (see ctrl.h):
+ * only bytes already there, so a client that sent none is not waited for.
+ */
+static void loop_drain_padding(struct conn *c, size_t max)
+{
+    uint8_t pad[8];
+    int pfd = -1;
+    ssize_t r;
+
+    if (max == 0 || max > sizeof(pad)) {
+        return;
+    }
+    r = net_recv(c->fd, pad, max, &pfd);
+    if (pfd >= 0) {
+        close(pfd);
+    }
+    if (r > 0) {
+        log_msg(LOG_DEBUG, "ctrl: %zd padding bytes after the request discarded", r);
     }
 }
 
@@ -211,6 +268,12 @@ static void loop_ctrl_readable(struct loop *l)
     for (;;) {
         enum ctrl_status st = ctrl_frame(c->buf, c->len, &f);
         if (st == CTRL_NEED) {
+            if (conn_reserve(c, c->len + f.need) != 0) {
+                log_msg(LOG_ERR, "ctrl: no memory for a %zu-byte request; closing the connection",
+                        c->len + f.need);
+                loop_close_ctrl(l, "out of memory");
+                return;
+            }
             if (loop_read(l, c, f.need, true) <= 0) {
                 return;
             }
@@ -236,7 +299,9 @@ static void loop_ctrl_readable(struct loop *l)
             close(env.passed_fd); /* a descriptor nobody asked for */
         }
         conn_reset(c);
-        loop_reply(l, c, n, true);
+        loop_drain_padding(c, f.pad);
+        loop_reply_from(l, c, env.heap_rsp ? env.heap_rsp : l->rsp, n, true);
+        ctrl_env_release(&env);
         if (env.shutdown) {
             log_msg(LOG_ERR, "SHUTDOWN received: exiting");
             l->quit = true;

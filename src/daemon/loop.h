@@ -24,8 +24,10 @@
 struct conn {
     int fd;       /* -1: no client */
     bool given;   /* handed over (fd=, clientfd=, -f, SET_DATAFD), not accepted */
-    uint8_t *buf; /* the request being assembled */
+    uint8_t *buf; /* the request being assembled: small, or a heap buffer for a state blob */
     size_t cap, len;
+    uint8_t *small; /* the connection's fixed buffer */
+    size_t small_cap;
     uint64_t started_ms; /* when its first byte came; 0 while empty */
     int passed_fd;       /* control: descriptor that came with the request, or -1 */
 };

@@ -2,10 +2,12 @@
  * vtpmd: a TPM 2.0 for one virtual machine, a drop-in for `swtpm socket --tpm2`.
  *
  * Start-up, in order: parse the command line (opts.c); answer --help, --version,
- * --print-capabilities, --print-states; open the sockets; switch user (--runas); lock and
- * load the state (persist.c, dev.c); learn what the engine supports (info.c); start the TPM
+ * --print-capabilities, --print-states; read the keys (keys.c); open the sockets; switch
+ * user (--runas); lock the state folder and open the vTPM file, or manufacture a new vTPM
+ * and create it (vfile.c, dev.c); learn what the engine supports (info.c); start the TPM
  * when --flags asks; detach (--daemon); write the pid file; drop privileges for good
- * (sandbox.c); serve (loop.c). Errors at start-up are one sentence and exit code 1.
+ * (sandbox.c); serve (loop.c). Errors at start-up are one sentence and exit code 1; the
+ * vTPM file is never modified by a failed start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,15 +22,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/secret.h"
 #include "ctrl.h"
 #include "dev.h"
 #include "info.h"
+#include "keys.h"
 #include "log.h"
 #include "loop.h"
 #include "net.h"
 #include "opts.h"
-#include "persist.h"
 #include "sandbox.h"
+#include "vfile.h"
 
 #ifndef VTPMD_VERSION
 #define VTPMD_VERSION "unknown"
@@ -37,7 +41,8 @@
 /* Everything main() owns, released in one place. */
 struct vtpmd {
     struct vtpmd_opts opts;
-    struct persist *store;
+    struct vfile file;
+    uint8_t key[KEY_LEN]; /* --key (all zero without it); wiped once the file is open */
     struct dev dev;
     bool dev_open;
     struct info info;
@@ -241,13 +246,95 @@ static int print_states(const char *dir)
     return fwrite(out, 1, n, stdout) == n ? 0 : 1;
 }
 
+/*
+ * --key and --migration-key: read them before anything else is set up. Without --key the
+ * file is sealed under an all-zero key: it is then authenticated and bound to its VM id, but
+ * anyone can read it (docs/vtpmd.md "Keys"). The migration key is kept only as the layer key
+ * of the state blobs (blob.h); the data key only until the vTPM file is open.
+ */
+static int vtpmd_keys(struct vtpmd *v)
+{
+    struct vtpmd_opts *o = &v->opts;
+    uint8_t mig[KEY_LEN];
+    char err[512];
+    int rc = 0;
+
+    if (o->key.source != KEY_NONE) {
+        if (key_load(&o->key, "--key", v->key, err, sizeof(err)) != 0) {
+            return die("%s", err);
+        }
+        if (blob_key_set(&v->dev.keys, BLOB_STATE, v->key) != 0) {
+            return die("--key: the state-blob key could not be derived");
+        }
+    }
+    if (o->mig_key.source != KEY_NONE) {
+        rc = key_load(&o->mig_key, "--migration-key", mig, err, sizeof(err));
+        if (rc == 0 && blob_key_set(&v->dev.keys, BLOB_MIGRATION, mig) != 0) {
+            snprintf(err, sizeof(err), "--migration-key: the state-blob key could not be derived");
+            rc = -1;
+        }
+        secret_wipe(mig, sizeof(mig));
+        if (rc != 0) {
+            return die("%s", err);
+        }
+    }
+    return 0;
+}
+
+/*
+ * Open the vTPM file, or manufacture a new vTPM and create its file when there is none (as
+ * swtpm does on an empty state folder). A file that does not open is never touched.
+ */
+static int vtpmd_open_state(struct vtpmd *v, const char *vm_id)
+{
+    struct store_blob perm = {0};
+    struct tpm_buf fresh = {0};
+    char err[STORE_ERR_LEN + 64];
+    int rc = vfile_load(&v->file, v->key, vm_id, &perm, err, sizeof(err));
+
+    if (rc == 0) {
+        if (v->file.note[0] != '\0') {
+            log_msg(LOG_ERR, "%s", v->file.note);
+        }
+        rc = dev_load(&v->dev, perm.data, perm.len);
+        store_blob_free(&perm);
+        if (rc != 0) {
+            return die("refusing vTPM file %s: its state is not one this vtpmd's engine reads; "
+                       "it was left untouched",
+                       v->file.path);
+        }
+    } else if (rc == -ENOENT) {
+        rc = dev_save(&v->dev, &fresh);
+        if (rc == 0) {
+            rc = vfile_create(&v->file, v->key, vm_id, fresh.data, fresh.len, err, sizeof(err));
+        } else {
+            snprintf(err, sizeof(err), "a new vTPM's state could not be serialized");
+        }
+        tpm_buf_free(&fresh);
+        if (rc != 0) {
+            return die("%s", err);
+        }
+        log_msg(LOG_ERR, "a new vTPM was manufactured in %s", v->file.path);
+    } else if (rc == STORE_E_WRONG_KEY && v->opts.key.source == KEY_NONE) {
+        return die("%s (no --key was given); it was left untouched", err);
+    } else {
+        return die("%s; it was left untouched", err);
+    }
+    dev_attach(&v->dev, v->file.store);
+    if (v->opts.key.source == KEY_NONE) {
+        log_msg(LOG_ERR, "state file not encrypted: no --key given");
+    }
+    return 0;
+}
+
 /* The parts of start-up after the command line is understood. */
 static int vtpmd_start(struct vtpmd *v)
 {
     struct vtpmd_opts *o = &v->opts;
     const char *state_dir = o->state_dir ? o->state_dir : getenv("TPM_PATH");
     const char *env_port = getenv("TPM_PORT");
-    char err[256];
+    const char *vm_id = o->vmid ? o->vmid : OPTS_DEFAULT_VMID;
+    char err[STORE_ERR_LEN + 64];
     int rc;
 
     /* Without a data channel option, TPM_PORT serves as -p does (swtpm(8)). */
@@ -268,6 +355,16 @@ static int vtpmd_start(struct vtpmd *v)
         return die("no channel to serve: give --ctrl and/or --server");
     }
 
+    /* A newly manufactured engine: replaced by the file's state if there is one. */
+    rc = dev_open(&v->dev, NULL);
+    if (rc != 0) {
+        return die("the TPM engine could not be created: %s", strerror(-rc));
+    }
+    v->dev_open = true;
+    v->dev.vm_id = vm_id;
+    if (vtpmd_keys(v) != 0) {
+        return 1;
+    }
     loop_init(&v->loop, &v->dev, &v->info);
     v->loop.data_configured = o->server.type != CHAN_NONE;
     v->loop.terminate = o->terminate;
@@ -280,23 +377,14 @@ static int vtpmd_start(struct vtpmd *v)
         return 1;
     }
 
-    rc = persist_open(state_dir, o->state_mode, &v->store);
-    if (rc == -EBUSY) {
-        return die("--tpmstate: '%s' is in use by another vtpmd or swtpm", state_dir);
+    if (vfile_lock(&v->file, state_dir, err, sizeof(err)) != 0) {
+        return die("%s", err);
     }
+    rc = vtpmd_open_state(v, vm_id);
+    secret_wipe(v->key, sizeof(v->key));
     if (rc != 0) {
-        return die("--tpmstate: cannot use '%s': %s", state_dir, strerror(-rc));
+        return 1;
     }
-    rc = dev_open(&v->dev, v->store, NULL);
-    if (rc == -EINVAL || rc == -EFBIG) {
-        return die("--tpmstate: '%s/%s' is not a vtpmd state file or is damaged; "
-                   "it was left untouched",
-                   state_dir, persist_file_name(TPM_STATE_PERMANENT));
-    }
-    if (rc != 0) {
-        return die("--tpmstate: cannot load the TPM state from '%s': %s", state_dir, strerror(-rc));
-    }
-    v->dev_open = true;
     v->dev.reject_locality_4 = o->reject_locality_4;
     if (info_probe(&v->info) != 0) {
         return die("the TPM engine did not start");
@@ -336,7 +424,8 @@ static void vtpmd_cleanup(struct vtpmd *v)
     if (v->dev_open) {
         dev_close(&v->dev);
     }
-    persist_close(v->store);
+    vfile_close(&v->file);
+    secret_wipe(v->key, sizeof(v->key));
     for (size_t i = 0; i < 2; i++) {
         if (v->unlink_paths[i]) {
             (void)unlink(v->unlink_paths[i]);
@@ -358,6 +447,7 @@ int main(int argc, char **argv)
     int code;
 
     v.ready_fd = -1;
+    v.file.lockfd = -1;
     loop_init(&v.loop, NULL, NULL);
     if (opts_parse(argc, argv, &v.opts, err, sizeof(err)) != 0) {
         fprintf(stderr, "vtpmd: %s\n", err);

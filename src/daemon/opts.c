@@ -43,6 +43,14 @@ const char opts_usage[] =
     "                   3 every command (codes and results only, never contents)\n"
     "--seccomp action=kill|log|none\n"
     "                   what the system-call allowlist does on a violation (default kill)\n"
+    "--key fd=<fd>|file=<path>[,format=hex|binary][,mode=aes-256-gcm][,remove]\n"
+    "--key pwdfd=<fd>|pwdfile=<path>[,kdf=pbkdf2|sha512][,mode=aes-256-gcm][,remove]\n"
+    "                   the vTPM file's 256-bit data key (or a passphrase it is derived\n"
+    "                   from); without --key the file is sealed under an all-zero key,\n"
+    "                   i.e. not encrypted\n"
+    "--migration-key ...\n"
+    "                   same forms: seals the state blobs CMD_GET_STATEBLOB hands out\n"
+    "--vmid <id>        the VM the vTPM file is bound to (1 to 255 printable characters)\n"
     "-r|--runas <user>  switch to this user after opening the sockets\n"
     "--print-capabilities\n"
     "                   print the supported features as JSON and exit\n"
@@ -511,14 +519,121 @@ static int opt_seccomp(struct vtpmd_opts *o, const char *opt, char *arg, char *e
     return 0;
 }
 
+/*
+ * --key and --migration-key (swtpm(8)): exactly one of fd=, file=, pwdfd=, pwdfile=; format=,
+ * mode=, kdf= and remove refine it. vtpmd seals with AES-256-GCM only; swtpm's mode name
+ * aes-256-cbc is accepted so that libvirt's command line works (docs/vtpmd.md, "Keys").
+ */
+static int parse_key(struct key_opts *ko, const char *opt, char *arg, char *err, size_t errlen)
+{
+    char *cur = arg, *k, *v;
+    int sources = 0;
+    bool has_format = false, has_kdf = false;
+
+    if (ko->source != KEY_NONE) {
+        return fail(err, errlen, "%s: given more than once", opt);
+    }
+    while (kv_next(&cur, &k, &v)) {
+        if (strcmp(k, "fd") == 0 || strcmp(k, "pwdfd") == 0) {
+            if (set_fd(&ko->fd, v, opt, k, 3, err, errlen)) {
+                return -1;
+            }
+            ko->source = k[0] == 'f' ? KEY_FD : KEY_PWDFD;
+            sources++;
+        } else if (strcmp(k, "file") == 0 || strcmp(k, "pwdfile") == 0) {
+            if (set_str(&ko->path, v, opt, k, err, errlen)) {
+                return -1;
+            }
+            ko->source = k[0] == 'f' ? KEY_FILE : KEY_PWDFILE;
+            sources++;
+        } else if (strcmp(k, "format") == 0) {
+            if (need_val(opt, k, v, err, errlen)) {
+                return -1;
+            }
+            if (strcmp(v, "hex") == 0) {
+                ko->format = KEY_FORMAT_HEX;
+            } else if (strcmp(v, "binary") == 0) {
+                ko->format = KEY_FORMAT_BINARY;
+            } else {
+                return fail(err, errlen, "%s: format=%s is not supported (hex or binary)", opt, v);
+            }
+            has_format = true;
+        } else if (strcmp(k, "mode") == 0) {
+            if (need_val(opt, k, v, err, errlen)) {
+                return -1;
+            }
+            if (strcmp(v, "aes-256-gcm") != 0 && strcmp(v, "aes-256-cbc") != 0) {
+                return fail(err, errlen,
+                            "%s: mode=%s is not supported (vtpmd seals with aes-256-gcm and a "
+                            "256-bit key)",
+                            opt, v);
+            }
+        } else if (strcmp(k, "kdf") == 0) {
+            if (need_val(opt, k, v, err, errlen)) {
+                return -1;
+            }
+            if (strcmp(v, "pbkdf2") == 0) {
+                ko->kdf = KEY_KDF_PBKDF2;
+            } else if (strcmp(v, "sha512") == 0) {
+                ko->kdf = KEY_KDF_SHA512;
+            } else {
+                return fail(err, errlen, "%s: kdf=%s is not supported (pbkdf2 or sha512)", opt, v);
+            }
+            has_kdf = true;
+        } else if (strcmp(k, "remove") == 0) {
+            if (v && strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+                return fail(err, errlen, "%s: remove=%s is not true or false", opt, v);
+            }
+            ko->remove = !v || strcmp(v, "true") == 0;
+        } else {
+            return fail(err, errlen, "%s: unknown parameter '%s'", opt, k);
+        }
+    }
+    if (sources != 1) {
+        return fail(err, errlen, "%s: exactly one of fd=, file=, pwdfd= and pwdfile= is required",
+                    opt);
+    }
+    bool pwd = ko->source == KEY_PWDFD || ko->source == KEY_PWDFILE;
+    if (pwd && has_format) {
+        return fail(err, errlen, "%s: format= is for key files and descriptors, not passphrases",
+                    opt);
+    }
+    if (!pwd && has_kdf) {
+        return fail(err, errlen, "%s: kdf= is for passphrases (pwdfd=, pwdfile=)", opt);
+    }
+    if (ko->remove && (ko->source == KEY_FD || ko->source == KEY_PWDFD)) {
+        return fail(err, errlen, "%s: remove is for key files (file=, pwdfile=)", opt);
+    }
+    return 0;
+}
+
 static int opt_key(struct vtpmd_opts *o, const char *opt, char *arg, char *err, size_t errlen)
 {
-    (void)o;
-    (void)arg;
-    return fail(err, errlen,
-                "%s: encrypted state is not supported yet by this vtpmd; "
-                "run without %s (the state is then stored in plain form)",
-                opt, opt);
+    return parse_key(&o->key, opt, arg, err, errlen);
+}
+
+static int opt_migration_key(struct vtpmd_opts *o, const char *opt, char *arg, char *err,
+                             size_t errlen)
+{
+    return parse_key(&o->mig_key, opt, arg, err, errlen);
+}
+
+/* --vmid (swtpm_setup's option): the VM the vTPM file is bound to. Printable ASCII only. */
+static int opt_vmid(struct vtpmd_opts *o, const char *opt, char *arg, char *err, size_t errlen)
+{
+    size_t n = strlen(arg);
+    if (o->vmid) {
+        return fail(err, errlen, "%s: given more than once", opt);
+    }
+    if (n == 0 || n > OPTS_VMID_MAX) {
+        return fail(err, errlen, "%s: the VM id must be 1 to %d characters", opt, OPTS_VMID_MAX);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (arg[i] < 0x20 || arg[i] > 0x7e) {
+            return fail(err, errlen, "%s: the VM id must be printable ASCII characters", opt);
+        }
+    }
+    return set_str(&o->vmid, arg, opt, "vmid", err, errlen);
 }
 
 static int opt_runas(struct vtpmd_opts *o, const char *opt, char *arg, char *err, size_t errlen)
@@ -566,7 +681,8 @@ static const struct opt_def {
     {"log", 0, true, opt_log},
     {"seccomp", 0, true, opt_seccomp},
     {"key", 0, true, opt_key},
-    {"migration-key", 0, true, opt_key},
+    {"migration-key", 0, true, opt_migration_key},
+    {"vmid", 0, true, opt_vmid},
     {"runas", 'r', true, opt_runas},
     {"print-capabilities", 0, false, opt_print_capabilities},
     {"print-states", 0, false, opt_print_states},
@@ -613,6 +729,7 @@ static void opts_init(struct vtpmd_opts *o)
     o->log_level = 1;
     o->state_mode = 0640;
     o->seccomp = SECCOMP_ACTION_KILL;
+    o->key.fd = o->mig_key.fd = -1;
 }
 
 int opts_parse(int argc, char *const argv[], struct vtpmd_opts *o, char *err, size_t errlen)
@@ -687,5 +804,9 @@ void opts_free(struct vtpmd_opts *o)
     free(o->log_file);
     free(o->log_prefix);
     free(o->runas);
+    free(o->key.path);
+    free(o->mig_key.path);
+    free(o->vmid);
     o->state_dir = o->pid_file = o->log_file = o->log_prefix = o->runas = NULL;
+    o->key.path = o->mig_key.path = o->vmid = NULL;
 }

@@ -42,6 +42,40 @@ enum seccomp_action {
     SECCOMP_ACTION_NONE,
 };
 
+/* Where a key comes from (--key, --migration-key; swtpm(8) "--key"). */
+enum key_source {
+    KEY_NONE,    /* option not given */
+    KEY_FD,      /* fd=N: the key bytes, read to end of file */
+    KEY_FILE,    /* file=PATH: a key file (0600 or 0400, owned by vtpmd's user) */
+    KEY_PWDFD,   /* pwdfd=N: a passphrase, read to end of file */
+    KEY_PWDFILE, /* pwdfile=PATH: a passphrase file (same rules as file=) */
+};
+
+enum key_format {
+    KEY_FORMAT_AUTO,   /* 32 raw bytes or 64 hexadecimal digits */
+    KEY_FORMAT_HEX,    /* format=hex: 64 hexadecimal digits (an optional newline after) */
+    KEY_FORMAT_BINARY, /* format=binary: exactly 32 raw bytes */
+};
+
+enum key_kdf {
+    KEY_KDF_PBKDF2, /* kdf=pbkdf2 (default for passphrases) */
+    KEY_KDF_SHA512, /* kdf=sha512 */
+};
+
+/* One --key or --migration-key as given; nothing is read while parsing. */
+struct key_opts {
+    enum key_source source;
+    int fd;     /* KEY_FD, KEY_PWDFD */
+    char *path; /* KEY_FILE, KEY_PWDFILE */
+    enum key_format format;
+    enum key_kdf kdf;
+    bool remove; /* remove: unlink the key file once read */
+};
+
+/* The VM id a file is bound to when --vmid is not given (the store needs a non-empty id). */
+#define OPTS_DEFAULT_VMID "(no vmid)"
+#define OPTS_VMID_MAX 255
+
 enum startup_type {
     STARTUP_NONE_GIVEN, /* no startup-* flag */
     STARTUP_CLEAR,
@@ -83,6 +117,10 @@ struct vtpmd_opts {
 
     enum seccomp_action seccomp;
     char *runas;
+
+    struct key_opts key;     /* --key: the vTPM file's data key */
+    struct key_opts mig_key; /* --migration-key: seals the state blobs of migration */
+    char *vmid;              /* --vmid, or NULL */
 };
 
 /*

@@ -8,18 +8,21 @@
 #include <sys/prctl.h>
 
 /*
- * Everything vtpmd does once it serves: the poll loop and its sockets, the state files
- * (openat in the state directory, write, fsync, rename, unlink), the log, memory, time and
- * randomness for the engine, and leaving. Names absent on this architecture are skipped.
+ * Everything vtpmd does once it serves: the poll loop and its sockets, the vTPM file (the
+ * store's calls, docs/STATE-FORMAT.md "Other rules": in-place pwrite + fdatasync, whole-file
+ * writes through a temporary file, flock, the folder scan for stale temporary files), the
+ * log, memory, time and randomness for the engine, and leaving. Names absent on this
+ * architecture are skipped.
  */
 /* clang-format off */
 static const char *const sandbox_allow[] = {
     /* event loop and channels */
     "ppoll", "poll", "read", "readv", "write", "writev", "recvmsg", "recvfrom", "sendmsg",
     "sendto", "accept", "accept4", "getsockopt", "shutdown", "close", "fcntl",
-    /* state files and the log */
+    /* the vTPM file and the log */
     "openat", "open", "fstat", "newfstatat", "statx", "lseek", "fsync", "fdatasync", "fchmod",
-    "rename", "renameat", "renameat2", "unlink", "unlinkat",
+    "rename", "renameat", "renameat2", "unlink", "unlinkat", "linkat", "flock", "pread64",
+    "pwrite64", "getdents64", "dup",
     /* memory */
     "brk", "mmap", "munmap", "mremap", "madvise", "mprotect",
     /* time, randomness, threads-library internals */

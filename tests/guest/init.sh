@@ -11,6 +11,12 @@
 #                     them and compare with the saved secret; otherwise seal a new secret twice
 #                     (password, and a policy over PCRs 0-7), unseal both in this boot, check a
 #                     PCR-policy object stops unsealing once its PCR moves, and save the objects
+#   vtpm.test=migrate (tests/guest/migrate.py) no data disk; after the basic checks: extend PCR
+#                     16, define and write an NV index, set the owner authorization, print
+#                     VTPM-MIGRATE-READY and wait for a line on the console; the host live-
+#                     migrates the VM to another QEMU and vtpmd meanwhile and then types "go".
+#                     Then read PCR 16 and the NV index back (with the owner authorization) and
+#                     print VTPM-MIGRATE-PASS or VTPM-MIGRATE-FAIL <reasons>
 #   vtpm.reboot=1     reboot once after the first boot recorded on this disk (`reboot -f`), power
 #                     off after the second
 #   vtpm.halt=1       stay up after each boot instead of powering off: the host reboots or stops
@@ -307,6 +313,47 @@ check_seal() {
     fi
 }
 
+# The guest side of a live migration (see vtpm.test=migrate above).
+MIG_NV=0x1500020
+MIG_AUTH=migrated-owner-auth
+check_migrate() {
+    local before after line fails_before=$FAILS
+    printf 'vTPM migrated!\n' >/tmp/nv.in
+    t2 mig_extend pcrextend -T "$TCTI_RM" "16:sha256=$(printf '%064d' 0 | tr 0 7)" ||
+        fail "PCR_Extend before the migration failed"
+    t2 mig_pcr_before pcrread -T "$TCTI_RM" sha256:16 || fail "PCR_Read before failed"
+    before=$(grep -o '0x[0-9A-Fa-f]*' /tmp/mig_pcr_before.out | tail -n 1)
+    t2 mig_nvdefine nvdefine -T "$TCTI_RM" "$MIG_NV" -C o -s 15 -a 'ownerread|ownerwrite' &&
+        t2 mig_nvwrite nvwrite -T "$TCTI_RM" "$MIG_NV" -C o -i /tmp/nv.in &&
+        t2 mig_auth changeauth -T "$TCTI_RM" -c owner "$MIG_AUTH" ||
+        fail "defining and writing the NV index, or setting the owner auth, failed"
+    echo "VTPM-MIGRATE-READY pcr16=$before"
+    # The host migrates the VM now, then types a line on the console of the new QEMU.
+    read -r line
+    echo "VTPM-MIGRATE-RESUMED $line"
+    t2 mig_pcr_after pcrread -T "$TCTI_RM" sha256:16 || fail "PCR_Read after failed"
+    after=$(grep -o '0x[0-9A-Fa-f]*' /tmp/mig_pcr_after.out | tail -n 1)
+    result pcr16_before "$before"
+    result pcr16_after "$after"
+    [ -n "$before" ] && [ "$before" = "$after" ] ||
+        fail "PCR 16 changed across the migration: $before -> $after"
+    if t2 mig_nvread nvread -T "$TCTI_RM" "$MIG_NV" -C o -P "$MIG_AUTH" -o /tmp/nv.out &&
+        cmp -s /tmp/nv.in /tmp/nv.out; then
+        result nv_after ok
+    else
+        fail "the NV index does not read back with the owner auth after the migration"
+    fi
+    # The owner authorization moved too: it is needed (and accepted) to change it back.
+    t2 mig_auth_back changeauth -T "$TCTI_RM" -c owner -p "$MIG_AUTH" ||
+        fail "the owner authorization set before the migration is not accepted after it"
+    check_getrandom getrandom_after_migration "$TCTI_RAW"
+    if [ "$FAILS" = "$fails_before" ]; then
+        echo "VTPM-MIGRATE-PASS"
+    else
+        echo "VTPM-MIGRATE-FAIL ${FAILS#"$fails_before"}"
+    fi
+}
+
 finish() {
     local status=PASS
     [ -n "$FAILS" ] && status=FAIL
@@ -336,7 +383,12 @@ finish() {
 }
 
 setup
-open_disk
+if [ "$TEST" = migrate ]; then
+    BOOT=1 # no data disk: results stay on the console
+    echo "VTPM-BOOT n=$BOOT test=$TEST reboot=$REBOOT disk=none"
+else
+    open_disk
+fi
 check_device
 read_logs
 read_pcrs
@@ -347,6 +399,7 @@ check_getcap
 case $TEST in
 basic) ;;
 seal) check_seal ;;
+migrate) check_migrate ;;
 *) fail "unknown vtpm.test=$TEST" ;;
 esac
 finish

@@ -50,11 +50,10 @@ def test_print_capabilities():
         expect_eq(caps["type"], "swtpm", "type (libvirt and swtpm_setup parse this shape)")
         feats = set(caps["features"])
         for f in ("tpm-2.0", "tpm-send-command-header", "flags-opt-startup", "cmdarg-seccomp",
-                  "cmdarg-print-states", "nvram-backend-dir"):
+                  "cmdarg-print-states", "nvram-backend-dir", "cmdarg-key-fd", "cmdarg-pwd-fd"):
             expect(f in feats, "feature %s listed" % f)
-        # Only what vtpmd does: no TPM 1.2, no keys yet, no file backend.
-        for f in ("tpm-1.2", "cmdarg-key-fd", "cmdarg-pwd-fd", "nvram-backend-file",
-                  "cmdarg-migration"):
+        # Only what vtpmd does: no TPM 1.2, no file backend, no shared-storage migration.
+        for f in ("tpm-1.2", "nvram-backend-file", "cmdarg-migration"):
             expect(f not in feats, "feature %s not claimed" % f)
         for f in feats:
             expect(re.fullmatch(r"[a-z0-9.-]+", f) is not None, "feature name %s" % f)
@@ -84,11 +83,19 @@ def test_print_states():
     dm.proc.wait(timeout=5)
     p = run(["socket", "--print-states", "--tpmstate", "backend-uri=dir://" + dm.state, "--tpm2"])
     states = json.loads(p.stdout)["states"]
-    sizes = {s["name"]: s["size"] for s in states}
-    expect_eq(sizes, {
-        "permall": os.path.getsize(os.path.join(dm.state, "tpm2-00.permall")),
-        "volatilestate": os.path.getsize(os.path.join(dm.state, "tpm2-00.volatilestate"))},
-        "states listed with their sizes")
+    # One file holds both states; without --key it is sealed under the all-zero key.
+    expect_eq(states, [{"name": "permall",
+                        "size": os.path.getsize(os.path.join(dm.state, "tpm2-00.permall")),
+                        "encrypted": False}], "the vTPM file listed with its size")
+    # With a key: encrypted.
+    k = os.path.join(d, "key")
+    with open(k, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(k, 0o600)
+    dk = Daemon(VTPMD, "unix", ["--key", "file=" + k], state=os.path.join(d, "st2"))
+    dk.stop()
+    p = run(["socket", "--print-states", "--tpmstate", "dir=" + dk.state, "--tpm2"])
+    expect_eq(json.loads(p.stdout)["states"][0]["encrypted"], True, "encrypted with --key")
     # TPM_PATH stands in for --tpmstate.
     p = run(["socket", "--print-states", "--tpm2"], env=dict(os.environ, TPM_PATH=dm.state))
     expect_eq(json.loads(p.stdout)["states"], states, "TPM_PATH")
@@ -101,7 +108,8 @@ def test_version_help():
     p = run(["socket", "--help"])
     expect_eq(p.returncode, 0, "--help")
     for opt in (b"--tpmstate", b"--ctrl", b"--server", b"--flags", b"--seccomp", b"--log",
-                b"--pid", b"--print-states", b"--print-capabilities", b"--terminate"):
+                b"--pid", b"--print-states", b"--print-capabilities", b"--terminate", b"--key",
+                b"--migration-key", b"--vmid"):
         expect(opt in p.stdout, "--help mentions %s" % opt)
 
 
@@ -116,7 +124,11 @@ def test_bad_options():
         (["socket", "--tpm2", "--tpmstate", st, "--flags", "startup-now"], "--flags"),
         (["socket", "--tpm2", "--tpmstate", st, "--seccomp", "action=trap"], "--seccomp"),
         (["socket", "--tpm2", "--tpmstate", st, "--log", "level=high"], "--log"),
-        (["socket", "--tpm2", "--tpmstate", st, "--key", "pwdfd=3"], "--key"),
+        (["socket", "--tpm2", "--tpmstate", st, "--ctrl", "type=unixio,path=%s/c" % d,
+          "--key", "pwdfd=3"], "--key: descriptor 3 is not open"),
+        (["socket", "--tpm2", "--tpmstate", st, "--key", "fd=3,mode=aes-cbc"], "--key: mode="),
+        (["socket", "--tpm2", "--tpmstate", st, "--ctrl", "type=unixio,path=%s/c" % d,
+          "--migration-key", "file=/nonexistent/k"], "--migration-key: cannot open key file"),
         (["socket", "--tpm2", "--tpmstate", "dir=/nonexistent/x", "--ctrl",
           "type=unixio,path=%s/c" % d], "--tpmstate"),
         (["socket", "--tpm2", "--ctrl", "type=unixio,path=%s/c" % d], "--tpmstate"),
@@ -241,15 +253,15 @@ def test_damaged_state():
     p = run(["socket", "--tpm2", "--tpmstate", "dir=" + st, "--ctrl",
              "type=unixio,path=%s/c.sock" % d])
     expect_eq(p.returncode, 1, "exit code")
-    expect(b"damaged" in p.stderr and b"untouched" in p.stderr, "message: %s" % p.stderr)
+    expect(b"not a vTPM file" in p.stderr and b"untouched" in p.stderr, "message: %s" % p.stderr)
     expect_eq(open(os.path.join(st, "tpm2-00.permall"), "rb").read(), junk, "file untouched")
     # With --log, the reason goes to the log and still to stderr (one line).
     p = run(["socket", "--tpm2", "--tpmstate", "dir=" + st, "--ctrl",
              "type=unixio,path=%s/c.sock" % d, "--log", "file=%s/log" % d])
     expect_eq(p.returncode, 1, "exit code with --log")
     expect_eq(p.stderr.count(b"\n"), 1, "one line on stderr: %s" % p.stderr)
-    expect(b"damaged" in p.stderr, "stderr: %s" % p.stderr)
-    expect("damaged" in open(os.path.join(d, "log")).read(), "and in the log")
+    expect(b"not a vTPM file" in p.stderr, "stderr: %s" % p.stderr)
+    expect("not a vTPM file" in open(os.path.join(d, "log")).read(), "and in the log")
     expect(not os.path.exists(os.path.join(d, "c.sock")), "no socket left behind")
 
 

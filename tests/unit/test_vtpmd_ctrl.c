@@ -38,7 +38,7 @@ static int setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     assert_non_null(fx);
-    assert_int_equal(dev_open(&fx->dev, NULL, NULL), 0);
+    assert_int_equal(dev_open(&fx->dev, NULL), 0);
     assert_int_equal(info_probe(&fx->info), 0);
     fx->datafd_seen = -2;
     *state = fx;
@@ -101,8 +101,9 @@ static void test_frame_lengths(void **state)
         uint32_t code;
         size_t len;
     } rows[] = {
-        {0x01, 4}, {0x02, 8}, {0x03, 4}, {0x04, 4}, {0x05, 5}, {0x06, 4}, {0x08, 4},  {0x09, 4},
-        {0x0a, 4}, {0x0b, 5}, {0x0e, 4}, {0x0f, 4}, {0x10, 4}, {0x11, 8}, {0x12, 20},
+        {0x01, 4}, {0x02, 8}, {0x03, 4}, {0x04, 4},  {0x05, 5},  {0x06, 4},
+        {0x08, 4}, {0x09, 4}, {0x0a, 4}, {0x0b, 5},  {0x0c, 16}, {0x0e, 4},
+        {0x0f, 4}, {0x10, 4}, {0x11, 8}, {0x12, 20}, {0x13, 8},
     };
     uint8_t buf[64] = {0};
     struct ctrl_frame f;
@@ -117,6 +118,8 @@ static void test_frame_lengths(void **state)
         assert_int_equal(ctrl_frame(buf, rows[i].len, &f), CTRL_READY);
         assert_int_equal(f.len, rows[i].len);
         assert_int_equal(f.code, rows[i].code);
+        /* QEMU pads SET_LOCALITY and RESET_TPMESTABLISHED to 4 bytes; nothing else. */
+        assert_int_equal(f.pad, rows[i].code == 0x05 || rows[i].code == 0x0b ? 3 : 0);
         /* Bytes of a next request behind it are not part of it. */
         assert_int_equal(ctrl_frame(buf, rows[i].len + 3, &f), CTRL_READY);
         assert_int_equal(f.len, rows[i].len);
@@ -156,8 +159,7 @@ static void test_frame_hash_data(void **state)
 static void test_frame_unknown(void **state)
 {
     (void)state;
-    static const uint32_t codes[] = {0x00, 0x0c,  0x0d,       0x13,      0x14,
-                                     0x99, 0x100, 0x01000000, 0xffffffff};
+    static const uint32_t codes[] = {0x00, 0x14, 0x99, 0x100, 0x01000000, 0xffffffff};
     uint8_t buf[4], rsp[8];
     struct ctrl_frame f;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
@@ -173,11 +175,154 @@ static void test_frame_unknown(void **state)
     }
 }
 
+/* SET_STATEBLOB: flags, type, then the length that frames the blob (at most 512 KiB). */
+static void test_frame_set_stateblob(void **state)
+{
+    (void)state;
+    uint8_t buf[32] = {0, 0, 0, 0x0d, 0, 0, 0, 0, 0, 0, 0, 1};
+    struct ctrl_frame f;
+
+    for (size_t have = 4; have < 16; have++) {
+        assert_int_equal(ctrl_frame(buf, have, &f), CTRL_NEED);
+        assert_int_equal(f.need, 16 - have);
+    }
+    buf[14] = 0x01; /* length 256 */
+    assert_int_equal(ctrl_frame(buf, 16, &f), CTRL_NEED);
+    assert_int_equal(f.need, 256);
+    /* 512 KiB exactly, and one byte more: refused before any of it is read. */
+    buf[12] = 0;
+    buf[13] = 0x08;
+    buf[14] = 0;
+    buf[15] = 0;
+    assert_int_equal(ctrl_frame(buf, 16, &f), CTRL_NEED);
+    assert_int_equal(f.need, 512 * 1024);
+    buf[15] = 1;
+    assert_int_equal(ctrl_frame(buf, 16, &f), CTRL_BAD);
+    assert_int_equal(f.result, PTM_BAD_PARAMETER);
+    assert_string_equal(f.reason, "state blob larger than 512 KiB");
+    buf[12] = 0xff;
+    assert_int_equal(ctrl_frame(buf, 16, &f), CTRL_BAD);
+}
+
+/* Frame and dispatch a request of n bytes; returns the response (caller frees). */
+static uint8_t *dispatch_heap(struct fixture *fx, const uint8_t *req, size_t n, size_t *rlen)
+{
+    static uint8_t rsp[CTRL_MAX_RESPONSE];
+    struct ctrl_frame f;
+    struct ctrl_env env = {&fx->dev, &fx->info, -1, fake_set_datafd, fx, false, NULL, 0};
+    assert_int_equal(ctrl_frame(req, n, &f), CTRL_READY);
+    assert_int_equal(f.len, n);
+    size_t len = ctrl_dispatch(&env, &f, req, rsp, sizeof(rsp));
+    uint8_t *out = malloc(len);
+    assert_non_null(out);
+    memcpy(out, env.heap_rsp ? env.heap_rsp : rsp, len);
+    ctrl_env_release(&env);
+    assert_null(env.heap_rsp);
+    *rlen = len;
+    return out;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* GET_STATEBLOB from one device, SET_STATEBLOB into another, over the control framing. */
+static void test_stateblobs(void **state)
+{
+    struct fixture *fx = *state, fy;
+    uint8_t req[16];
+    uint8_t *rsp, *set;
+    size_t n, blen;
+
+    /* Before INIT: the volatile state does not exist; the answer keeps its 16-byte shape. */
+    memcpy(req, "\x00\x00\x00\x0c\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x00", 16);
+    rsp = dispatch_heap(fx, req, 16, &n);
+    assert_int_equal(n, 16);
+    assert_memory_equal(rsp, "\x00\x00\x00\x0a\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+    free(rsp);
+    exchange(fx, "0000000200000000", "00000000");
+    /* Savestate: absent for a TPM 2 (TPM_RETRY, lengths 0); an unknown type: 3. */
+    req[11] = 3;
+    rsp = dispatch_heap(fx, req, 16, &n);
+    assert_int_equal(n, 16);
+    assert_memory_equal(rsp, "\x00\x00\x08\x00\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+    free(rsp);
+    req[11] = 7;
+    rsp = dispatch_heap(fx, req, 16, &n);
+    assert_memory_equal(rsp, "\x00\x00\x00\x03\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+    free(rsp);
+
+    memset(&fy, 0, sizeof(fy));
+    assert_int_equal(dev_open(&fy.dev, NULL), 0);
+    fy.info = fx->info;
+    for (uint32_t type = 1; type <= 2; type++) {
+        req[11] = (uint8_t)type;
+        rsp = dispatch_heap(fx, req, 16, &n);
+        /* result 0, flags 0 (no state-file key), totlength == length, the blob. */
+        assert_memory_equal(rsp, "\0\0\0\0\0\0\0\0", 8);
+        blen = (size_t)rsp[8] << 24 | (size_t)rsp[9] << 16 | (size_t)rsp[10] << 8 | rsp[11];
+        assert_memory_equal(rsp + 8, rsp + 12, 4);
+        assert_int_equal(n, 16 + blen);
+        assert_memory_equal(rsp + 16, "VTPMBLOB", 8);
+        /* An offset: the rest of the blob. */
+        req[15] = 8;
+        uint8_t *part = dispatch_heap(fx, req, 16, &n);
+        assert_int_equal(n, 16 + blen - 8);
+        assert_memory_equal(part + 16, rsp + 24, blen - 8);
+        free(part);
+        req[15] = 0;
+        /* SET_STATEBLOB into the other device: refused while it runs, accepted stopped. */
+        set = malloc(16 + blen);
+        assert_non_null(set);
+        be32(set, CMD_SET_STATEBLOB);
+        be32(set + 4, 0);
+        be32(set + 8, type);
+        be32(set + 12, (uint32_t)blen);
+        memcpy(set + 16, rsp + 16, blen);
+        exchange(&fy, "0000000200000000", "00000000");
+        uint8_t *r2 = dispatch_heap(&fy, set, 16 + blen, &n);
+        assert_int_equal(n, 4);
+        assert_memory_equal(r2, "\0\0\0\x0a", 4);
+        free(r2);
+        exchange(&fy, "0000000e", "00000000");
+        r2 = dispatch_heap(&fy, set, 16 + blen, &n);
+        assert_memory_equal(r2, "\0\0\0\0", 4);
+        free(r2);
+        /* Not a blob of this type (plain blobs carry no tag: the header is what is checked). */
+        set[16 + 11] ^= 0x03;
+        r2 = dispatch_heap(&fy, set, 16 + blen, &n);
+        assert_memory_equal(r2, "\0\0\0\x03", 4);
+        free(r2);
+        free(set);
+        free(rsp);
+    }
+    /* INIT with DELETE_VOLATILE resumes from the volatile blob: no Startup needed. */
+    {
+        static const uint8_t rc_req[] = {0x80, 0x01, 0, 0, 0, 10, 0, 0, 0x01, 0x81};
+        uint8_t out[64];
+        exchange(&fy, "0000000200000001", "00000000");
+        assert_int_equal(dev_execute(&fy.dev, rc_req, sizeof(rc_req), out, sizeof(out)), 10);
+        assert_memory_equal(out + 6, "\x00\x00\x01\x00", 4); /* fx was never started */
+    }
+    /* LOCK_STORAGE: the folder is always locked; GET_CONFIG: no keys. */
+    exchange(&fy, "000000130000012c", "00000000");
+    exchange(&fy, "0000000f", "0000000000000000");
+    fy.dev.keys.has[BLOB_MIGRATION] = true;
+    exchange(&fy, "0000000f", "0000000000000002");
+    fy.dev.keys.has[BLOB_STATE] = true;
+    exchange(&fy, "0000000f", "0000000000000003");
+    dev_close(&fy.dev);
+}
+
 /* Before CMD_INIT: what works and what answers TPM_BAD_ORDINAL. */
 static void test_before_init(void **state)
 {
     struct fixture *fx = *state;
-    exchange(fx, "00000001", "000000000000fcff");
+    exchange(fx, "00000001", "000000000001ffff");
     exchange(fx, "00000004", "0000000a");
     exchange(fx, "00000006", "0000000a");
     exchange(fx, "0000000700000003616263", "0000000a");
@@ -356,9 +501,10 @@ static void test_capabilities(void **state)
     uint32_t caps = ctrl_capabilities();
     /* QEMU's minimum for a TPM 2 backend (swtpm-protocol.md §2.3). */
     assert_int_equal(caps & 0x348f, 0x348f);
-    /* State blobs are not implemented yet, and are not claimed. */
-    assert_int_equal(caps & 0x0300, 0);
-    assert_int_equal(caps, 0xfcff);
+    /* QEMU blocks migration unless GET_STATEBLOB, SET_STATEBLOB and STOP are present. */
+    assert_int_equal(caps & 0x0700, 0x0700);
+    /* Every command swtpm 0.8 has, LOCK_STORAGE included, and the send-command prefix. */
+    assert_int_equal(caps, 0x1ffff);
 }
 
 int main(void)
@@ -367,6 +513,8 @@ int main(void)
         cmocka_unit_test(test_frame_lengths),
         cmocka_unit_test(test_frame_hash_data),
         cmocka_unit_test(test_frame_unknown),
+        cmocka_unit_test(test_frame_set_stateblob),
+        cmocka_unit_test_setup_teardown(test_stateblobs, setup, teardown),
         cmocka_unit_test(test_capabilities),
         cmocka_unit_test_setup_teardown(test_before_init, setup, teardown),
         cmocka_unit_test_setup_teardown(test_after_init, setup, teardown),

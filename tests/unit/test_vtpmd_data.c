@@ -23,7 +23,7 @@ static int setup(void **state)
 {
     struct dev *d = calloc(1, sizeof(*d));
     assert_non_null(d);
-    assert_int_equal(dev_open(d, NULL, NULL), 0);
+    assert_int_equal(dev_open(d, NULL), 0);
     *state = d;
     return 0;
 }

@@ -241,8 +241,24 @@ static const struct {
     {{"--pid", "dir=/x"}, "--pid: unknown parameter 'dir'"},
     {{"--pid", "file=/x,fd=3"}, "--pid: exactly one"},
     {{"--locality", "reject-locality-5"}, "--locality: unknown parameter"},
-    {{"--key", "pwdfd=3,mode=aes-256-cbc"}, "--key: encrypted state is not supported yet"},
-    {{"--migration-key", "fd=3"}, "--migration-key: encrypted state is not supported yet"},
+    {{"--key", "mode=aes-256-gcm"}, "--key: exactly one of fd=, file=, pwdfd= and pwdfile="},
+    {{"--key", "fd=3,file=/k"}, "--key: exactly one of"},
+    {{"--key", "fd=2"}, "--key: fd=2"},
+    {{"--key", "fd=3,mode=aes-cbc"}, "--key: mode=aes-cbc is not supported"},
+    {{"--key", "fd=3,mode=aes-128-gcm"}, "--key: mode=aes-128-gcm is not supported"},
+    {{"--key", "fd=3,format=base64"}, "--key: format=base64 is not supported"},
+    {{"--key", "pwdfd=3,format=hex"}, "--key: format= is for key files"},
+    {{"--key", "fd=3,kdf=pbkdf2"}, "--key: kdf= is for passphrases"},
+    {{"--key", "pwdfd=3,kdf=md5"}, "--key: kdf=md5 is not supported"},
+    {{"--key", "fd=3,remove"}, "--key: remove is for key files"},
+    {{"--key", "file=/k,remove=maybe"}, "--key: remove=maybe"},
+    {{"--key", "file=/k,colour=red"}, "--key: unknown parameter 'colour'"},
+    {{"--key", "file="}, "--key: file= needs a value"},
+    {{"--key", "fd=3", "--key", "fd=4"}, "--key: given more than once"},
+    {{"--migration-key", "fd=3,file=/k"}, "--migration-key: exactly one of"},
+    {{"--vmid", ""}, "--vmid: the VM id must be 1 to 255 characters"},
+    {{"--vmid", "a\tb"}, "--vmid: the VM id must be printable ASCII"},
+    {{"--vmid", "a", "--vmid", "b"}, "--vmid: given more than once"},
     {{"-p", "70000"}, "--port: '70000'"},
     {{"-f", "1"}, "--fd: fd=1"},
 };
@@ -273,12 +289,64 @@ static void test_refusals(void **state)
     }
 }
 
+/* The key forms vtpmctl, libvirt and swtpm users write. */
+static void test_keys(void **state)
+{
+    (void)state;
+    char *argv[] = {"vtpmd",
+                    "socket",
+                    "--tpm2",
+                    "--tpmstate",
+                    "dir=/s",
+                    "--key",
+                    "fd=3,mode=aes-256-gcm",
+                    "--migration-key",
+                    "pwdfile=/etc/pw,kdf=sha512,remove",
+                    "--vmid",
+                    "vm-0123 name:with spaces"};
+    struct vtpmd_opts o;
+    char err[256];
+    assert_int_equal(opts_parse(ARGC(argv), argv, &o, err, sizeof(err)), 0);
+    assert_int_equal(o.key.source, KEY_FD);
+    assert_int_equal(o.key.fd, 3);
+    assert_int_equal(o.key.format, KEY_FORMAT_AUTO);
+    assert_false(o.key.remove);
+    assert_int_equal(o.mig_key.source, KEY_PWDFILE);
+    assert_string_equal(o.mig_key.path, "/etc/pw");
+    assert_int_equal(o.mig_key.kdf, KEY_KDF_SHA512);
+    assert_true(o.mig_key.remove);
+    assert_string_equal(o.vmid, "vm-0123 name:with spaces");
+    opts_free(&o);
+
+    /* libvirt's form (swtpm's mode name is accepted), a key file with its format. */
+    char *argv2[] = {"vtpmd",           "--tpm2",
+                     "--tpmstate",      "dir=/s",
+                     "--key",           "pwdfd=5,mode=aes-256-cbc",
+                     "--migration-key", "file=/k,format=binary,remove=true"};
+    assert_int_equal(opts_parse(ARGC(argv2), argv2, &o, err, sizeof(err)), 0);
+    assert_int_equal(o.key.source, KEY_PWDFD);
+    assert_int_equal(o.key.fd, 5);
+    assert_int_equal(o.key.kdf, KEY_KDF_PBKDF2);
+    assert_int_equal(o.mig_key.source, KEY_FILE);
+    assert_int_equal(o.mig_key.format, KEY_FORMAT_BINARY);
+    assert_true(o.mig_key.remove);
+    assert_null(o.vmid);
+    opts_free(&o);
+    /* Nothing given: no key. */
+    char *argv3[] = {"vtpmd", "--tpm2", "--tpmstate", "dir=/s"};
+    assert_int_equal(opts_parse(ARGC(argv3), argv3, &o, err, sizeof(err)), 0);
+    assert_int_equal(o.key.source, KEY_NONE);
+    assert_int_equal(o.mig_key.source, KEY_NONE);
+    opts_free(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_libvirt_line), cmocka_unit_test(test_swtpm_setup_line),
         cmocka_unit_test(test_tcp_channels), cmocka_unit_test(test_short_options),
         cmocka_unit_test(test_info_options), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
