@@ -24,7 +24,7 @@
 #include "daemon/dev.h"
 #include "daemon/vfile.h"
 #include "store/store_fault.h"
-#include "tpmcmd.h"
+#include "tpmtest.h"
 
 static char dir[256];
 static const uint8_t key_a[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
@@ -102,99 +102,103 @@ static void close_dev(struct vfile *v, struct dev *d)
     vfile_close(v);
 }
 
-static uint32_t run(struct dev *d, struct tcmd *c, struct trsp *r)
+static uint32_t run(struct dev *d, struct tb *c, struct rsp *r)
 {
-    tc_end(c);
+    tb_finish(c);
     r->n = dev_execute(d, c->b, c->n, r->b, sizeof(r->b));
     r->off = 10;
-    return r->n >= 10 ? tr_rc(r) : 0xFFFFFFFF;
+    if (r->n < 10) {
+        return 0xFFFFFFFF;
+    }
+    r->rc = (uint32_t)r->b[6] << 24 | (uint32_t)r->b[7] << 16 | (uint32_t)r->b[8] << 8 | r->b[9];
+    return r->rc;
 }
 
 static uint32_t startup(struct dev *d, uint16_t su)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, 0x8001, 0x144);
-    tc_u16(&c, su);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, 0x8001, 0x144);
+    tb_u16(&c, su);
     return run(d, &c, &r);
 }
 
 /* HierarchyChangeAuth(owner): changes the permanent state on every call. */
 static uint32_t change_owner_auth(struct dev *d, const char *old, const char *new_auth)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     const char *pw[1] = {old};
-    tc_begin(&c, 0x8002, 0x129);
-    tc_u32(&c, 0x40000001);
-    tc_pw_sessions(&c, pw, 1);
-    tc_2b(&c, new_auth, (uint16_t)strlen(new_auth));
+    tb_start(&c, 0x8002, 0x129);
+    tb_u32(&c, 0x40000001);
+    tb_pws(&c, pw, 1);
+    tb_2b(&c, new_auth, (uint16_t)strlen(new_auth));
     return run(d, &c, &r);
 }
 
 /* NV_DefineSpace(owner, index, size) with owner and auth read/write. */
 static uint32_t nv_define(struct dev *d, const char *owner_auth, uint32_t index, uint16_t size)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     const char *pw[1] = {owner_auth};
-    tc_begin(&c, 0x8002, 0x12A);
-    tc_u32(&c, 0x40000001);
-    tc_pw_sessions(&c, pw, 1);
-    tc_2b(&c, "", 0);
-    size_t m = tc_size16_begin(&c);
-    tc_u32(&c, index);
-    tc_u16(&c, 0x000B);
-    tc_u32(&c, 0x00060006); /* OWNERWRITE | AUTHWRITE | OWNERREAD | AUTHREAD */
-    tc_2b(&c, "", 0);
-    tc_u16(&c, size);
-    tc_size16_end(&c, m);
+    tb_start(&c, 0x8002, 0x12A);
+    tb_u32(&c, 0x40000001);
+    tb_pws(&c, pw, 1);
+    tb_2b(&c, "", 0);
+    size_t m = tb_size16_begin(&c);
+    tb_u32(&c, index);
+    tb_u16(&c, 0x000B);
+    tb_u32(&c, 0x00060006); /* OWNERWRITE | AUTHWRITE | OWNERREAD | AUTHREAD */
+    tb_2b(&c, "", 0);
+    tb_u16(&c, size);
+    tb_size16_end(&c, m);
     return run(d, &c, &r);
 }
 
 static uint32_t nv_write(struct dev *d, uint32_t index, const uint8_t *data, uint16_t len,
                          uint16_t off)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     const char *pw[1] = {""};
-    tc_begin(&c, 0x8002, 0x137);
-    tc_u32(&c, index);
-    tc_u32(&c, index);
-    tc_pw_sessions(&c, pw, 1);
-    tc_2b(&c, data, len);
-    tc_u16(&c, off);
+    tb_start(&c, 0x8002, 0x137);
+    tb_u32(&c, index);
+    tb_u32(&c, index);
+    tb_pws(&c, pw, 1);
+    tb_2b(&c, data, len);
+    tb_u16(&c, off);
     return run(d, &c, &r);
 }
 
 static uint32_t pcr_extend16(struct dev *d, uint8_t fill)
 {
-    struct tcmd c;
-    struct trsp r;
+    struct tb c;
+    struct rsp r;
     const char *pw[1] = {""};
     uint8_t dig[32];
     memset(dig, fill, sizeof(dig));
-    tc_begin(&c, 0x8002, 0x182);
-    tc_u32(&c, 16);
-    tc_pw_sessions(&c, pw, 1);
-    tc_u32(&c, 1);
-    tc_u16(&c, 0x000B);
-    tc_bytes(&c, dig, sizeof(dig));
+    tb_start(&c, 0x8002, 0x182);
+    tb_u32(&c, 16);
+    tb_pws(&c, pw, 1);
+    tb_u32(&c, 1);
+    tb_u16(&c, 0x000B);
+    tb_bytes(&c, dig, sizeof(dig));
     return run(d, &c, &r);
 }
 
 /* PCR_Read(sha256: 16) into out (the whole response). */
 static size_t pcr_read16(struct dev *d, uint8_t *out, size_t cap)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, 0x8001, 0x17E);
-    tc_u32(&c, 1);
-    tc_u16(&c, 0x000B);
-    tc_u8(&c, 3);
-    tc_u8(&c, 0);
-    tc_u8(&c, 0);
-    tc_u8(&c, 1);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, 0x8001, 0x17E);
+    tb_u32(&c, 1);
+    tb_u16(&c, 0x000B);
+    tb_u8(&c, 3);
+    tb_u8(&c, 0);
+    tb_u8(&c, 0);
+    tb_u8(&c, 1);
     assert_int_equal(run(d, &c, &r), 0);
     assert_true(r.n <= cap);
     memcpy(out, r.b, r.n);
@@ -207,33 +211,33 @@ static size_t pcr_read16(struct dev *d, uint8_t *out, size_t cap)
  */
 static size_t probe(struct dev *d, uint8_t *out, size_t cap)
 {
-    struct tcmd c;
-    struct trsp r, list;
+    struct tb c;
+    struct rsp r, list;
     size_t n = 0;
 
-    tc_begin(&c, 0x8001, 0x17A);
-    tc_u32(&c, 6);     /* TPM_CAP_TPM_PROPERTIES */
-    tc_u32(&c, 0x200); /* TPM_PT_PERMANENT */
-    tc_u32(&c, 1);
+    tb_start(&c, 0x8001, 0x17A);
+    tb_u32(&c, 6);     /* TPM_CAP_TPM_PROPERTIES */
+    tb_u32(&c, 0x200); /* TPM_PT_PERMANENT */
+    tb_u32(&c, 1);
     assert_int_equal(run(d, &c, &r), 0);
     assert_true(n + r.n <= cap);
     memcpy(out + n, r.b, r.n);
     n += r.n;
-    tc_begin(&c, 0x8001, 0x17A);
-    tc_u32(&c, 1); /* TPM_CAP_HANDLES */
-    tc_u32(&c, 0x01000000);
-    tc_u32(&c, 128);
+    tb_start(&c, 0x8001, 0x17A);
+    tb_u32(&c, 1); /* TPM_CAP_HANDLES */
+    tb_u32(&c, 0x01000000);
+    tb_u32(&c, 128);
     assert_int_equal(run(d, &c, &list), 0);
     assert_true(n + list.n <= cap);
     memcpy(out + n, list.b, list.n);
     n += list.n;
     /* moreData, capability, count, handles */
     list.off = 10 + 1 + 4;
-    uint32_t count = tr_u32(&list);
+    uint32_t count = rs_u32(&list);
     for (uint32_t i = 0; i < count; i++) {
-        uint32_t h = tr_u32(&list);
-        tc_begin(&c, 0x8001, 0x169); /* NV_ReadPublic */
-        tc_u32(&c, h);
+        uint32_t h = rs_u32(&list);
+        tb_start(&c, 0x8001, 0x169); /* NV_ReadPublic */
+        tb_u32(&c, h);
         assert_int_equal(run(d, &c, &r), 0);
         assert_true(n + r.n <= cap);
         memcpy(out + n, r.b, r.n);
@@ -482,9 +486,9 @@ static void test_rollback_unreadable(void **state)
 
 static uint32_t read_clock(struct dev *d, uint8_t *out)
 {
-    struct tcmd c;
-    struct trsp r;
-    tc_begin(&c, 0x8001, 0x181);
+    struct tb c;
+    struct rsp r;
+    tb_start(&c, 0x8001, 0x181);
     uint32_t rc = run(d, &c, &r);
     if (out && r.n >= 35) {
         memcpy(out, r.b, 35);
