@@ -1005,38 +1005,45 @@ wait_for() {
 }
 
 t_real_qemu() {
-    # The launch plan with the real QEMU, OVMF and SeaBIOS, and Debian's swtpm standing in
-    # for vtpmd (swtpm_as_vtpmd.sh): OVMF must talk to the vTPM through the wiring vtpmctl
-    # builds, a reboot must reach it again, and a stop must end both processes.
-    for p in qemu-system-x86_64 swtpm; do
+    # The launch plan with the real QEMU, OVMF, SeaBIOS and vtpmd (its log at level 3 through
+    # vtpmd_verbose.sh): OVMF must talk to the vTPM through the wiring vtpmctl builds, with the
+    # data key passed on a descriptor, a reboot must reach it again, and a stop must end both.
+    for p in qemu-system-x86_64; do
         command -v $p > /dev/null || { echo "SKIP: $p is not installed"; exit 77; }
     done
     [ -f /usr/share/OVMF/OVMF_CODE_4M.fd ] || { echo "SKIP: no OVMF"; exit 77; }
+    [ -x "$build/src/daemon/vtpmd" ] || fail "vtpmd is not built"
     export VTPMCTL_QEMU=qemu-system-x86_64
-    export VTPMCTL_VTPMD="$here/swtpm_as_vtpmd.sh"
-    unset VTPMCTL_OVMF_CODE VTPMCTL_OVMF_VARS
+    export VTPMD_BUILD="$build"
+    export VTPMCTL_VTPMD="$here/vtpmd_verbose.sh"
+    unset VTPMCTL_OVMF_CODE VTPMCTL_OVMF_VARS MALLOC_PERTURB_
     mkimage uefi uefi --tpm-mandatory
     mkvm "$IMG"
     A=$VM
     start_and_check "$A"
     wait_for "$D/vms/$A/console.log" "Shell>" 120 || fail "OVMF did not reach its shell"
     # TPM2_Startup (command code 0x144) arrived at the vTPM from OVMF
-    n=$(grep -c "80 01 00 00 00 0C 00 00 01 44" "$D/vms/$A/vtpmd.log" || true)
+    n=$(grep -c "command 0x00000144 .* -> 0x0 " "$D/vms/$A/vtpmd.log" || true)
     [ "$n" -ge 1 ] || fail "OVMF sent no TPM2_Startup to the vTPM"
+    grep -q "state file not encrypted" "$D/vms/$A/vtpmd.log" && fail "the vTPM ran without its key"
     ok
     VP=$(pid_of "$A" vtpmd)
     : > "$D/vms/$A/console.log"
     run_ok reboot-vms --vm-ids "$A"
     wait_for "$D/vms/$A/console.log" "Shell>" 120 || fail "no reboot"
-    m=$(grep -c "80 01 00 00 00 0C 00 00 01 44" "$D/vms/$A/vtpmd.log" || true)
+    m=$(grep -c "command 0x00000144 .* -> 0x0 " "$D/vms/$A/vtpmd.log" || true)
     [ "$m" -gt "$n" ] || fail "the rebooted firmware did not reach the vTPM"
     [ "$(pid_of "$A" vtpmd)" = "$VP" ] || fail "a reboot replaced the vTPM process"
     QP=$(pid_of "$A" qemu)
     # OVMF's shell ignores the power button: QEMU gets SIGTERM after the timeout
     run_ok stop-vms --vm-ids "$A" --timeout 2
     wait_gone "$QP" || fail "QEMU survived stop"
-    wait_gone "$VP" || fail "swtpm survived stop"
+    wait_gone "$VP" || fail "vtpmd survived stop"
     [ ! -e "$D/vms/$A/qemu.pid" ] && [ ! -e "$D/vms/$A/vtpmd.sock" ] || fail "run files left"
+    # started again: the same vTPM file opens with the key from the registry
+    start_and_check "$A"
+    wait_for "$D/vms/$A/console.log" "Shell>" 120 || fail "OVMF did not reach its shell again"
+    run_ok stop-vms --vm-ids "$A" --timeout 2
     ok
     # legacy: SeaBIOS, no vTPM
     mkimage legacy legacy
