@@ -39,6 +39,7 @@ enum {
     SEC_STCLEAR = 0x0102,
     SEC_STRESET = 0x0103,
     SEC_SESSIONS = 0x0104,
+    SEC_OBJECTS = 0x0106, /* loaded transient keys */
     SEC_CLOCK = 0x0105,  /* Clock when the volatile state was taken */
     SEC_NV_RAM = 0x0110, /* live copies of orderly NV indices (nv.c) */
 };
@@ -171,6 +172,27 @@ static void wr_sessions(struct wr *w, const struct tpm *t, bool only_saved)
     }
 }
 
+/* One key object: { u32 handle, u8 flags, u32 hierarchy, TPM2B_PUBLIC, TPM2B_SENSITIVE
+ * (authValue in it), TPM2B_NAME qualifiedName }. Persistent objects and, in the volatile
+ * part, loaded transient keys. */
+static void wr_object(struct wr *w, const struct object *o)
+{
+    TPMT_SENSITIVE s;
+    wr_u32(w, o->handle);
+    wr_u8(w, o->flags);
+    wr_u32(w, o->hierarchy);
+    wr_TPM2B_PUBLIC(w, &o->pub);
+    if (o->flags & OBJF_PUBLIC_ONLY) {
+        wr_u16(w, 0); /* a public area loaded alone: no sensitive part */
+    } else {
+        s = o->sens;
+        memcpy(&s.authValue, &o->auth, sizeof(s.authValue));
+        wr_TPM2B_SENSITIVE(w, &s);
+        secret_wipe(&s, sizeof(s));
+    }
+    WR_TPM2B(w, &o->qname);
+}
+
 static void save_permanent(struct tpm *t, struct wr *w)
 {
     const struct tpm_pers *p = &t->p;
@@ -229,25 +251,12 @@ static void save_permanent(struct tpm *t, struct wr *w)
     nv_state_write(w, &p->nv);
     wr_size32_end(w, m);
 
-    /* { u8 count, count x { u32 handle, u8 flags, u32 hierarchy, TPM2B_PUBLIC,
-     *   TPM2B_SENSITIVE (authValue in it), TPM2B_NAME qualifiedName } } */
     m = sec_begin(w, SEC_PERSIST);
     wr_u8(w, (uint8_t)object_persistent_count(t));
     for (size_t i = 0; i < MAX_PERSISTENT; i++) {
-        const struct object *o = &p->persist[i];
-        TPMT_SENSITIVE s;
-        if (o->kind == OBJ_FREE) {
-            continue;
+        if (p->persist[i].kind != OBJ_FREE) {
+            wr_object(w, &p->persist[i]);
         }
-        wr_u32(w, o->handle);
-        wr_u8(w, o->flags);
-        wr_u32(w, o->hierarchy);
-        wr_TPM2B_PUBLIC(w, &o->pub);
-        s = o->sens;
-        memcpy(&s.authValue, &o->auth, sizeof(s.authValue));
-        wr_TPM2B_SENSITIVE(w, &s);
-        secret_wipe(&s, sizeof(s));
-        WR_TPM2B(w, &o->qname);
     }
     wr_size32_end(w, m);
 
@@ -279,6 +288,21 @@ static void save_volatile(struct tpm *t, struct wr *w)
 
     m = sec_begin(w, SEC_STRESET);
     wr_streset(w, &t->sr);
+    wr_size32_end(w, m);
+
+    /* Loaded keys come back after a migration. Sequence objects do not: OpenSSL cannot
+     * export a running hash (docs/ENGINE.md). */
+    m = sec_begin(w, SEC_OBJECTS);
+    uint8_t nkeys = 0;
+    for (size_t i = 0; i < MAX_LOADED_OBJECTS; i++) {
+        nkeys += t->objects[i].kind == OBJ_KEY;
+    }
+    wr_u8(w, nkeys);
+    for (size_t i = 0; i < MAX_LOADED_OBJECTS; i++) {
+        if (t->objects[i].kind == OBJ_KEY) {
+            wr_object(w, &t->objects[i]);
+        }
+    }
     wr_size32_end(w, m);
 
     m = sec_begin(w, SEC_SESSIONS);
@@ -454,7 +478,34 @@ static bool rd_streset(struct rd *r, struct tpm_streset *sr)
            rd_masks(r, sr->pcr_active) && rd_commit(r, sr);
 }
 
-/* The persistent objects: each is checked as a Load would check it. */
+/* One object record (wr_object), checked as a Load would check it; its handle must be of
+ * type ht. */
+static bool rd_object(struct rd *r, struct object *o, uint8_t ht)
+{
+    TPMT_PUBLIC pub;
+    TPMT_SENSITIVE sens;
+    TPM_HANDLE h, hier;
+    uint8_t flags;
+    uint16_t empty;
+    TPM2B_NAME qn;
+    bool ok = rd_u32(r, &h) && (h >> HR_SHIFT) == ht && rd_u8(r, &flags) && rd_u32(r, &hier) &&
+              (hier == TPM_RH_OWNER || hier == TPM_RH_ENDORSEMENT || hier == TPM_RH_PLATFORM ||
+               (ht == TPM_HT_TRANSIENT && hier == TPM_RH_NULL)) &&
+              rd_TPM2B_PUBLIC(r, &pub, ht == TPM_HT_TRANSIENT) == TPM_RC_SUCCESS;
+    bool public_only = flags & OBJF_PUBLIC_ONLY;
+    ok = ok && (public_only ? rd_u16(r, &empty) && empty == 0
+                            : rd_TPM2B_SENSITIVE(r, &sens) == TPM_RC_SUCCESS) &&
+         RD_TPM2B(r, &qn) == TPM_RC_SUCCESS &&
+         object_install(o, hier, NULL, &pub, public_only ? NULL : &sens, flags) == TPM_RC_SUCCESS;
+    secret_wipe(&sens, sizeof(sens));
+    if (ok) {
+        o->handle = h;
+        o->qname = qn;
+    }
+    return ok;
+}
+
+/* The persistent objects. */
 static bool rd_persist(struct rd *r, struct tpm_pers *p)
 {
     uint8_t n;
@@ -462,29 +513,39 @@ static bool rd_persist(struct rd *r, struct tpm_pers *p)
         return false;
     }
     for (unsigned i = 0; i < n; i++) {
-        struct object *o = &p->persist[i];
-        TPMT_PUBLIC pub;
-        TPMT_SENSITIVE sens;
-        TPM_HANDLE h, hier;
-        uint8_t flags;
-        TPM2B_NAME qn;
-        bool ok = rd_u32(r, &h) && (h >> HR_SHIFT) == TPM_HT_PERSISTENT && rd_u8(r, &flags) &&
-                  rd_u32(r, &hier) &&
-                  (hier == TPM_RH_OWNER || hier == TPM_RH_ENDORSEMENT ||
-                   hier == TPM_RH_PLATFORM) &&
-                  rd_TPM2B_PUBLIC(r, &pub, NO_NULL) == TPM_RC_SUCCESS &&
-                  rd_TPM2B_SENSITIVE(r, &sens) == TPM_RC_SUCCESS &&
-                  RD_TPM2B(r, &qn) == TPM_RC_SUCCESS &&
-                  object_install(o, hier, NULL, &pub, &sens, flags) == TPM_RC_SUCCESS;
-        secret_wipe(&sens, sizeof(sens));
-        for (unsigned j = 0; ok && j < i; j++) {
-            ok = p->persist[j].handle != h;
-        }
-        if (!ok) {
+        if (!rd_object(r, &p->persist[i], TPM_HT_PERSISTENT)) {
             return false;
         }
-        o->handle = h;
-        o->qname = qn;
+        for (unsigned j = 0; j < i; j++) {
+            if (p->persist[j].handle == p->persist[i].handle) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* Loaded transient keys of the volatile part, each back in its own slot (its handle). */
+static bool rd_loaded_objects(struct rd *r, struct object *table)
+{
+    uint8_t n;
+    if (!rd_u8(r, &n) || n > MAX_LOADED_OBJECTS) {
+        return false;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct object o;
+        memset(&o, 0, sizeof(o));
+        if (!rd_object(r, &o, TPM_HT_TRANSIENT)) {
+            object_free(&o);
+            return false;
+        }
+        uint32_t idx = o.handle & HR_HANDLE_MASK;
+        if (idx >= MAX_LOADED_OBJECTS || table[idx].kind != OBJ_FREE) {
+            object_free(&o);
+            return false;
+        }
+        table[idx] = o;
+        secret_wipe(&o, sizeof(o));
     }
     return true;
 }
@@ -631,6 +692,7 @@ struct vol_copy {
     struct tpm_stclear sc;
     struct tpm_streset sr;
     struct session sessions[MAX_ACTIVE_SESSIONS];
+    struct object objects[MAX_LOADED_OBJECTS];
     struct nv_ram nv_ram;
 };
 
@@ -650,6 +712,8 @@ static bool load_volatile_section(const struct tpm *t, struct vol_copy *v, uint1
         return rd_streset(r, &v->sr);
     case SEC_SESSIONS:
         return rd_sessions(r, v->sessions, false);
+    case SEC_OBJECTS:
+        return rd_loaded_objects(r, v->objects);
     case SEC_CLOCK:
         v->has_clock = true;
         return rd_u64(r, &v->clock);
@@ -744,6 +808,8 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         object_flush_all(t);
         session_flush_all(t);
         memcpy(t->sessions, v->sessions, sizeof(t->sessions));
+        memcpy(t->objects, v->objects, sizeof(t->objects));
+        memset(v->objects, 0, sizeof(v->objects)); /* now owned by t */
         t->started = v->started;
         t->failure = v->failure;
         t->failure_rc = v->failure_rc;
@@ -767,6 +833,11 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         free(ps);
     }
     if (v) {
+        for (size_t i = 0; i < MAX_LOADED_OBJECTS; i++) {
+            if (v->objects[i].kind != OBJ_FREE) {
+                object_free(&v->objects[i]); /* a failed load: what was read is released */
+            }
+        }
         secret_wipe(v, sizeof(*v));
         free(v);
     }

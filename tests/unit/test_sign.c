@@ -975,9 +975,40 @@ static void test_key_cache_slot_reuse(void **state)
     tpm_free(t);
 }
 
+/* Loaded keys travel with the volatile state (migration): the same handle, the same name,
+ * and the key still signs on the other side. */
+static void test_loaded_keys_in_volatile_state(void **state)
+{
+    (void)state;
+    struct tpm *t = tk_up();
+    uint32_t h = 0;
+    struct tk_pub before, after;
+    struct kdesc d = kd_ecc(TPM_ECC_NIST_P256, A_KEY | A_SIGN, TPM_ALG_ECDSA, TPM_ALG_SHA256);
+    assert_int_equal(tk_primary(t, TPM_RH_OWNER, &d, &h), 0);
+    assert_int_equal(tk_read_public(t, h, &before), 0);
+    struct tpm_buf p = {0}, v = {0};
+    assert_int_equal(tpm_state_save(t, TPM_STATE_PERMANENT, &p), 0);
+    assert_int_equal(tpm_state_save(t, TPM_STATE_VOLATILE, &v), 0);
+    struct tpm *t2 = tpm_new(NULL, NULL);
+    assert_int_equal(tpm_state_load(t2, TPM_STATE_PERMANENT, p.data, p.len), 0);
+    tpm_init(t2);
+    assert_int_equal(tpm_state_load(t2, TPM_STATE_VOLATILE, v.data, v.len), 0);
+    assert_int_equal(tk_read_public(t2, h, &after), 0);
+    assert_int_equal(before.name_len, after.name_len);
+    assert_memory_equal(before.name, after.name, before.name_len);
+    uint8_t digest[32] = {1, 2, 3};
+    struct tk_sig sig;
+    assert_int_equal(tk_sign(t2, h, digest, 32, TPM_ALG_ECDSA, TPM_ALG_SHA256, 0, NULL, &sig), 0);
+    tpm_buf_free(&p);
+    tpm_buf_free(&v);
+    tpm_free(t);
+    tpm_free(t2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_loaded_keys_in_volatile_state),
         cmocka_unit_test(test_rsa_schemes),
         cmocka_unit_test(test_tpm_keys_sign),
         cmocka_unit_test(test_ecc_schemes),
