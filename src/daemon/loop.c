@@ -319,7 +319,10 @@ static void loop_data_readable(struct loop *l)
     for (;;) {
         enum data_status st = data_frame(c->buf, c->len, l->dev->buffersize, l->prefix_ok, &f);
         if (st == DATA_NEED) {
-            if (loop_read(l, c, f.need, false) <= 0) {
+            /* Read all that is there, not only what this frame needs: a command usually
+             * arrives whole, so one read serves it (swtpm's count of system calls), and
+             * pipelined commands are framed from the buffer. */
+            if (loop_read(l, c, c->cap - c->len, false) <= 0) {
                 return;
             }
             continue;
@@ -331,12 +334,24 @@ static void loop_data_readable(struct loop *l)
             return;
         }
         size_t n = data_process(l->dev, &l->data_opts, c->buf, &f, l->rsp, sizeof(l->rsp));
-        conn_reset(c);
+        size_t rest = c->len - f.len;
+        if (rest > 0) {
+            /* The next command's first bytes came with this one: keep them. */
+            memmove(c->buf, c->buf + f.len, rest);
+            c->len = rest;
+            c->started_ms = net_now_ms();
+        } else {
+            conn_reset(c);
+        }
         loop_reply(l, c, n, false);
         if (l->disconnect) {
             loop_close_data(l, "one command per connection");
+            return;
         }
-        return;
+        if (c->fd < 0 || rest == 0) {
+            return;
+        }
+        /* more bytes are buffered: frame them before going back to poll */
     }
 }
 
