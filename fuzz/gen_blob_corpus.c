@@ -62,7 +62,7 @@ int main(int argc, char **argv)
         }
         dev_init(&d, false);
         dev_execute(&d, startup, sizeof(startup), rsp, sizeof(rsp));
-        if (dev_get_stateblob(&d, rows[i].type, rows[i].flags, &b, &n, &rf) != PTM_SUCCESS) {
+        if (dev_get_stateblob(&d, rows[i].type, rows[i].flags, true, &b, &n, &rf) != PTM_SUCCESS) {
             fprintf(stderr, "gen_blob_corpus: %s: no blob\n", rows[i].name);
             return 1;
         }

@@ -161,7 +161,7 @@ static uint32_t h_get_stateblob(struct ctrl_env *env, struct rd *body, struct wr
     } else if (type == BLOB_TYPE_VOLATILE && !env->dev->running) {
         res = PTM_BAD_ORDINAL; /* the volatile state only exists while the TPM runs */
     } else {
-        res = dev_get_stateblob(env->dev, type, flags, &blob, &len, &rsp_flags);
+        res = dev_get_stateblob(env->dev, type, flags, offset == 0, &blob, &len, &rsp_flags);
     }
     if (res == PTM_SUCCESS && offset > len) {
         res = PTM_BAD_PARAMETER;

@@ -24,6 +24,15 @@ static uint32_t rsp_code(const uint8_t *rsp, size_t n)
     return rc;
 }
 
+static void dev_blob_cache_drop(struct dev *d)
+{
+    if (d->blob_cache.p) {
+        secret_wipe(d->blob_cache.p, d->blob_cache.len);
+        free(d->blob_cache.p);
+    }
+    memset(&d->blob_cache, 0, sizeof(d->blob_cache));
+}
+
 int dev_open(struct dev *d, const struct tpm_profile *profile)
 {
     memset(d, 0, sizeof(*d));
@@ -53,6 +62,7 @@ void dev_close(struct dev *d)
     tpm_free(d->tpm);
     d->tpm = NULL;
     tpm_buf_free(&d->pending_volatile);
+    dev_blob_cache_drop(d);
     WIPE(&d->keys);
 }
 
@@ -177,6 +187,7 @@ uint32_t dev_init(struct dev *d, bool delete_volatile)
     uint32_t res;
 
     dev_stop(d);
+    dev_blob_cache_drop(d);
     tpm_init(d->tpm);
     if (d->pending_volatile.data) {
         res = dev_apply_pending_volatile(d, delete_volatile);
@@ -207,6 +218,9 @@ size_t dev_execute(struct dev *d, const uint8_t *cmd, size_t len, uint8_t *rsp, 
 
     if (!d->running) {
         return tpm_error_response(DEV_TPM_RC_FAILURE, rsp, cap);
+    }
+    if (d->blob_cache.p) {
+        dev_blob_cache_drop(d);
     }
     n = tpm_execute(d->tpm, d->locality, cmd, len, rsp, lim);
     if (n < 10) {
@@ -250,8 +264,36 @@ uint32_t dev_store_volatile(struct dev *d)
     return rc == 0 ? PTM_SUCCESS : PTM_FAIL;
 }
 
-uint32_t dev_get_stateblob(struct dev *d, uint32_t type, uint32_t flags, uint8_t **out,
-                           size_t *out_len, uint32_t *rsp_flags)
+static uint32_t dev_make_stateblob(struct dev *d, uint32_t type, uint32_t flags, uint8_t **out,
+                                   size_t *out_len, uint32_t *rsp_flags);
+
+uint32_t dev_get_stateblob(struct dev *d, uint32_t type, uint32_t flags, bool fresh,
+                           uint8_t **out, size_t *out_len, uint32_t *rsp_flags)
+{
+    if (fresh || !d->blob_cache.p || d->blob_cache.type != type || d->blob_cache.flags != flags) {
+        uint32_t res = dev_make_stateblob(d, type, flags, out, out_len, rsp_flags);
+        dev_blob_cache_drop(d);
+        if (res == PTM_SUCCESS && (d->blob_cache.p = malloc(*out_len)) != NULL) {
+            memcpy(d->blob_cache.p, *out, *out_len);
+            d->blob_cache.len = *out_len;
+            d->blob_cache.type = type;
+            d->blob_cache.flags = flags;
+            d->blob_cache.rsp_flags = *rsp_flags;
+        }
+        return res;
+    }
+    *out = malloc(d->blob_cache.len);
+    if (!*out) {
+        return PTM_FAIL;
+    }
+    memcpy(*out, d->blob_cache.p, d->blob_cache.len);
+    *out_len = d->blob_cache.len;
+    *rsp_flags = d->blob_cache.rsp_flags;
+    return PTM_SUCCESS;
+}
+
+static uint32_t dev_make_stateblob(struct dev *d, uint32_t type, uint32_t flags, uint8_t **out,
+                                   size_t *out_len, uint32_t *rsp_flags)
 {
     struct tpm_buf state = {0};
     enum blob_seal seal = BLOB_PLAIN;

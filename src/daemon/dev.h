@@ -61,6 +61,13 @@ struct dev {
     struct blob_keys keys;
     const char *vm_id;
     struct tpm_buf pending_volatile;
+    /* The last blob GET_STATEBLOB made, so that reads at an offset continue the same blob
+     * (the engine's volatile state moves with its clock). Dropped when the TPM changes. */
+    struct {
+        uint8_t *p;
+        size_t len;
+        uint32_t type, flags, rsp_flags;
+    } blob_cache;
 };
 
 /*
@@ -119,8 +126,8 @@ int dev_commit(struct dev *d);
  * it); *rsp_flags gets the response's state flags. Returns PTM_SUCCESS, PTM_RETRY (no such
  * blob: the savestate of a TPM 2), PTM_BAD_PARAMETER (unknown type), PTM_FAIL.
  */
-uint32_t dev_get_stateblob(struct dev *d, uint32_t type, uint32_t flags, uint8_t **out,
-                           size_t *out_len, uint32_t *rsp_flags);
+uint32_t dev_get_stateblob(struct dev *d, uint32_t type, uint32_t flags, bool fresh,
+                           uint8_t **out, size_t *out_len, uint32_t *rsp_flags);
 
 /*
  * CMD_SET_STATEBLOB (the TPM is stopped): a permanent blob replaces the engine's permanent

@@ -79,7 +79,11 @@ struct nv_state {
     uint64_t max_counter; /* the highest value a deleted counter index had */
     uint32_t used;        /* bytes of data[] in use */
     struct nv_index idx[NV_MAX_INDICES];
-    uint8_t data[NV_DATA_BYTES];
+    /* Their data: on the heap, grown as indices are defined (at most NV_DATA_BYTES), so a
+     * vTPM with a few certificates does not carry 128 KiB it does not use. Owned by the
+     * nv_state: nv_state_free releases it. */
+    uint8_t *data;
+    uint32_t cap;
 };
 
 /* Live attributes and data of the orderly indices (volatile), by the slot of p.nv.idx. */

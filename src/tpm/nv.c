@@ -15,6 +15,7 @@
  */
 #include "nv.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/secret.h"
@@ -205,6 +206,45 @@ static void delete_index(struct tpm *t, int i)
     nv->used -= size;
     secret_wipe(x, sizeof(*x));
     pers_changed(t);
+}
+
+bool nv_reserve(struct nv_state *nv, uint32_t need)
+{
+    if (need <= nv->cap) {
+        return true;
+    }
+    if (need > NV_DATA_BYTES) {
+        return false;
+    }
+    uint32_t cap = nv->cap ? nv->cap : 4096;
+    while (cap < need) {
+        cap *= 2;
+    }
+    if (cap > NV_DATA_BYTES) {
+        cap = NV_DATA_BYTES;
+    }
+    uint8_t *d = calloc(1, cap);
+    if (!d) {
+        return false;
+    }
+    if (nv->data) {
+        memcpy(d, nv->data, nv->used);
+        secret_wipe(nv->data, nv->cap);
+        free(nv->data);
+    }
+    nv->data = d;
+    nv->cap = cap;
+    return true;
+}
+
+void nv_state_free(struct nv_state *nv)
+{
+    if (nv->data) {
+        secret_wipe(nv->data, nv->cap);
+        free(nv->data);
+    }
+    nv->data = NULL;
+    nv->cap = 0;
 }
 
 /* The first value of a counter: above every counter there is or was (Part 1 §37, Part 3
@@ -598,7 +638,8 @@ bool nv_state_read(struct rd *r, struct nv_state *nv)
             }
         }
         x->off = nv->used;
-        if (!rd_bytes(r, nv->data + x->off, x->pub.dataSize)) {
+        if (!nv_reserve(nv, nv->used + x->pub.dataSize) ||
+            !rd_bytes(r, nv->data + x->off, x->pub.dataSize)) {
             return false;
         }
         nv->used += x->pub.dataSize;
@@ -731,6 +772,7 @@ static TPM_RC cc_NV_DefineSpace(struct tpm *t, struct cmd *c, const struct in_NV
     CHECK(p->dataSize <= NV_DATA_BYTES - nv->used, TPM_RC_NV_SPACE);
     bool orderly = (p->attributes & TPMA_NV_ORDERLY) != 0;
     CHECK(!orderly || p->dataSize <= NV_RAM_BYTES - t->nv_ram.used, TPM_RC_NV_SPACE);
+    CHECK(nv_reserve(nv, nv->used + p->dataSize), TPM_RC_MEMORY);
 
     struct nv_index *x = &nv->idx[i];
     memset(x, 0, sizeof(*x));

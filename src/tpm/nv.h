@@ -82,6 +82,10 @@ bool nv_next_handle(const struct tpm *t, TPM_HANDLE *h);
 /* ---- saved state (state.c) ---- */
 
 /* The persistent NV section body: max counter, then each index with its data. */
+/* Room for need bytes of data (false when memory is short); release the data, wiped. */
+bool nv_reserve(struct nv_state *nv, uint32_t need) MUST_CHECK;
+void nv_state_free(struct nv_state *nv);
+
 void nv_state_write(struct wr *w, const struct nv_state *nv);
 /* Read it into a zeroed nv, checking every index as DefineSpace would; false if malformed. */
 bool nv_state_read(struct rd *r, struct nv_state *nv) MUST_CHECK;

@@ -47,6 +47,7 @@ enum {
 TPM_RC tpm_manufacture(struct tpm *t)
 {
     struct tpm_pers *p = &t->p;
+    nv_state_free(&p->nv);
     secret_wipe(p, sizeof(*p));
     CHECK(crypto_random(p->eps, SEED_BYTES) && crypto_random(p->sps, SEED_BYTES) &&
               crypto_random(p->pps, SEED_BYTES) && crypto_random(p->eh_proof, PROOF_BYTES) &&
@@ -791,8 +792,11 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         }
     }
     if (ok && p) {
+        nv_state_free(&t->p.nv);
         secret_wipe(&t->p, sizeof(t->p));
         t->p = *p;
+        p->nv.data = NULL; /* now t's */
+        p->nv.cap = 0;
         t->clock_ms = tpm_now(t);
         t->dirty = false;
         t->nv_ram = *ram;
@@ -827,6 +831,7 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
         t->nv_ram = v->nv_ram;
     }
     if (p) {
+        nv_state_free(&p->nv);
         secret_wipe(p, sizeof(*p));
         free(p);
         secret_wipe(ps, MAX_ACTIVE_SESSIONS * sizeof(*ps));

@@ -8,6 +8,7 @@
 #include "cmd.h"
 #include "context.h"
 #include "engine.h"
+#include "nv.h"
 #include "object.h"
 #include "pcr.h"
 #include "session.h"
@@ -138,6 +139,7 @@ void tpm_free(struct tpm *t)
     session_flush_all(t);
     drtm_abort(t);
     sign_cache_clear(t);
+    nv_state_free(&t->p.nv);
     secret_wipe(t, sizeof(*t));
     free(t);
 }

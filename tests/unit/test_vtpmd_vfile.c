@@ -537,7 +537,7 @@ static uint8_t *get_blob(struct dev *a, uint32_t type, uint32_t flags, size_t *l
                          uint32_t *rflags)
 {
     uint8_t *b = NULL;
-    assert_int_equal(dev_get_stateblob(a, type, flags, &b, len, rflags), PTM_SUCCESS);
+    assert_int_equal(dev_get_stateblob(a, type, flags, true, &b, len, rflags), PTM_SUCCESS);
     return b;
 }
 
@@ -573,8 +573,8 @@ static void test_stateblobs(void **state)
     /* No savestate for a TPM 2; unknown types refused. */
     uint8_t *none = NULL;
     size_t nl;
-    assert_int_equal(dev_get_stateblob(&a, BLOB_TYPE_SAVESTATE, 1, &none, &nl, &rf), PTM_RETRY);
-    assert_int_equal(dev_get_stateblob(&a, 9, 1, &none, &nl, &rf), PTM_BAD_PARAMETER);
+    assert_int_equal(dev_get_stateblob(&a, BLOB_TYPE_SAVESTATE, 1, true, &none, &nl, &rf), PTM_RETRY);
+    assert_int_equal(dev_get_stateblob(&a, 9, 1, true, &none, &nl, &rf), PTM_BAD_PARAMETER);
     assert_null(none);
     /* DECRYPTED: sealed under the migration key, flags 0. */
     perm = get_blob(&a, BLOB_TYPE_PERMANENT, PTM_STATE_FLAG_DECRYPTED, &plen, &rf);
@@ -603,7 +603,7 @@ static void test_stateblobs(void **state)
         assert_int_equal(dev_init(&plain, false), PTM_SUCCESS);
         uint8_t *pb = NULL;
         size_t pbl;
-        assert_int_equal(dev_get_stateblob(&plain, BLOB_TYPE_PERMANENT, 1, &pb, &pbl, &rf),
+        assert_int_equal(dev_get_stateblob(&plain, BLOB_TYPE_PERMANENT, 1, true, &pb, &pbl, &rf),
                          PTM_SUCCESS);
         assert_int_equal(pb[13], BLOB_PLAIN);
         assert_int_equal(dev_set_stateblob(&b, BLOB_TYPE_PERMANENT, 0, pb, pbl), PTM_BAD_PARAMETER);
