@@ -485,9 +485,9 @@ static bool rd_object(struct rd *r, struct object *o, uint8_t ht)
 {
     TPMT_PUBLIC pub;
     TPMT_SENSITIVE sens;
-    TPM_HANDLE h, hier;
-    uint8_t flags;
-    uint16_t empty;
+    TPM_HANDLE h = 0, hier = 0;
+    uint8_t flags = 0;
+    uint16_t empty = 0;
     TPM2B_NAME qn;
     bool ok = rd_u32(r, &h) && (h >> HR_SHIFT) == ht && rd_u8(r, &flags) && rd_u32(r, &hier) &&
               (hier == TPM_RH_OWNER || hier == TPM_RH_ENDORSEMENT || hier == TPM_RH_PLATFORM ||

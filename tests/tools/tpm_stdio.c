@@ -72,6 +72,37 @@ static int save_file(const char *path, const struct tpm_buf *b)
     return ok ? rename(tmp, path) : -1;
 }
 
+/*
+ * Each tool invocation is a client of its own: like a resource manager at the end of a
+ * client's connection, flush the transient objects it left loaded, so that they do not pile
+ * up across invocations in the volatile state (which does carry loaded objects).
+ */
+static void flush_transients(struct tpm *t)
+{
+    const uint8_t getcap[] = {0x80, 0x01, 0, 0, 0, 0x16, 0, 0, 0x01, 0x7a, 0, 0, 0, 1,
+                              0x80, 0, 0, 0, 0, 0, 0, 64};
+    static uint8_t rsp[4096];
+    size_t n = tpm_execute(t, 0, getcap, sizeof(getcap), rsp, sizeof(rsp));
+    /* header 10, moreData 1, capability 4, count 4, then the handles */
+    if (n < 19 || rsp[6] | rsp[7] | rsp[8] | rsp[9]) {
+        return;
+    }
+    uint32_t count = (uint32_t)rsp[15] << 24 | rsp[16] << 16 | rsp[17] << 8 | rsp[18];
+    uint32_t handles[64];
+    for (uint32_t i = 0; i < count && i < 64 && 19 + 4 * i + 4 <= n; i++) {
+        const uint8_t *p = rsp + 19 + 4 * i;
+        handles[i] = (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+    }
+    for (uint32_t i = 0; i < count && i < 64; i++) {
+        uint8_t flush[14] = {0x80, 0x01, 0, 0, 0, 14, 0, 0, 0x01, 0x65};
+        flush[10] = (uint8_t)(handles[i] >> 24);
+        flush[11] = (uint8_t)(handles[i] >> 16);
+        flush[12] = (uint8_t)(handles[i] >> 8);
+        flush[13] = (uint8_t)handles[i];
+        (void)tpm_execute(t, 0, flush, sizeof(flush), rsp, sizeof(rsp));
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -122,6 +153,7 @@ int main(int argc, char **argv)
             break;
         }
     }
+    flush_transients(t);
     if (tpm_state_save(t, TPM_STATE_VOLATILE, &b) == 0) {
         save_file(vol, &b);
     }
