@@ -1,5 +1,6 @@
 #!/bin/sh
-# tpm2-tools (Debian's) against the engine through tpm2-tss's cmd TCTI and tests/tools/tpm_stdio.
+# tpm2-tools (Debian's) against the engine through tpm2-tss's cmd TCTI and tests/tools/tpm_stdio,
+# or against vtpmd through the swtpm TCTI (on_vtpmd.sh).
 # Each step checks its result, not only its exit code. Usage: engine_tools.sh BUILD_DIR
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -7,7 +8,8 @@ tmp=$(mktemp -d)
 # the cmd TCTI's server saves its state as it exits, just after the tool: wait for it
 trap 'sleep 0.2; rm -rf "$tmp"' EXIT
 cd "$tmp"
-export TPM2TOOLS_TCTI="cmd:$build/tests/tpm_stdio $tmp/state"
+# VTPM_TCTI (tests/integration/on_vtpmd.sh) points the tools at a running vtpmd instead.
+export TPM2TOOLS_TCTI="${VTPM_TCTI:-cmd:$build/tests/tpm_stdio $tmp/state}"
 pass=0
 ok() { pass=$((pass + 1)); }
 fail() { echo "FAIL: $*"; exit 1; }
@@ -46,6 +48,12 @@ tpm2_pcrread sha1:16 | grep -q "$want" || fail "pcr16 after event"
 tpm2_pcrreset 16 || fail pcrreset
 tpm2_pcrread sha1:16 | grep -q "0x0000000000000000000000000000000000000000" || fail "pcr16 reset"
 expect_fail tpm2_pcrreset 0
+ok
+
+# PCR_Allocate (platform authorization): accepted now, in effect at the next TPM Reset
+tpm2_pcrallocate sha1:all+sha256:all+sha384:all > alloc.out || fail pcrallocate
+grep -q "sha384: \[ 0, 1" alloc.out || fail "pcrallocate result"
+tpm2_pcrallocate sha1:all+sha256:all+sha384:all+sha512:all > /dev/null || fail "pcrallocate back"
 ok
 
 # hashing, with a ticket, and through a sequence (input over one buffer)
