@@ -45,24 +45,73 @@ static unsigned small_primes(uint16_t *out)
 
 /*
  * Miller-Rabin rounds for a random candidate of pbits bits: FIPS 186-4 Table C.3, for an
- * error probability of at most 2^-100 (512-bit: 7, 1024-bit: 5, 1536-bit: 4). OpenSSL's
- * BN_check_prime always runs 64 rounds, which made a new RSA-2048 primary spend 35 of its
- * 41 ms proving two primes (measured with perf, docs/BENCHMARKS.md).
+ * error probability of at most 2^-100 (512-bit: 7, 1024-bit: 5, 1536-bit: 4). OpenSSL 3
+ * raises any round count it is given to at least 64 (BN_check_prime, and
+ * BN_is_prime_fasttest_ex too), which made a new RSA-2048 primary spend 35 of its 41 ms
+ * proving two primes (measured with perf, docs/BENCHMARKS.md); hence the test below.
  */
 static int mr_rounds(unsigned pbits)
 {
     return pbits <= 512 ? 7 : pbits <= 1024 ? 5 : 4;
 }
 
-/* Probable-prime test with mr_rounds rounds (after trial division by the sieve's primes). */
+/*
+ * Miller-Rabin (FIPS 186-4 C.3.1) on an odd c > 3 that passed the sieve, with random bases
+ * in [2, c - 2]. c is a secret prime candidate, so its exponent is flagged constant-time.
+ * Returns 1 probably prime, 0 composite, -1 on an OpenSSL failure.
+ */
 static int probable_prime(const BIGNUM *c, unsigned pbits, BN_CTX *bn)
 {
-    /* BN_is_prime_fasttest_ex is the OpenSSL 3 call that takes a round count; it is marked
-     * deprecated in favour of BN_check_prime, whose round count cannot be chosen. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    return BN_is_prime_fasttest_ex(c, mr_rounds(pbits), bn, 0, NULL);
-#pragma GCC diagnostic pop
+    int res = -1, s = 0;
+    BN_CTX_start(bn);
+    BIGNUM *cm1 = BN_CTX_get(bn), *d = BN_CTX_get(bn), *range = BN_CTX_get(bn);
+    BIGNUM *a = BN_CTX_get(bn), *y = BN_CTX_get(bn);
+    BN_MONT_CTX *mont = BN_MONT_CTX_new();
+    if (!y || !mont || !BN_MONT_CTX_set(mont, c, bn) || !BN_copy(cm1, c) || !BN_sub_word(cm1, 1) ||
+        !BN_copy(range, cm1) || !BN_sub_word(range, 2)) {
+        goto out;
+    }
+    while (!BN_is_bit_set(cm1, s)) {
+        s++;
+    }
+    if (!BN_rshift(d, cm1, s)) {
+        goto out;
+    }
+    BN_set_flags(d, BN_FLG_CONSTTIME);
+    res = 1;
+    for (int round = 0; round < mr_rounds(pbits) && res == 1; round++) {
+        /* a = 2 + random in [0, c - 4] */
+        if (!BN_priv_rand_range(a, range) || !BN_add_word(a, 2) ||
+            !BN_mod_exp_mont(y, a, d, c, bn, mont)) {
+            res = -1;
+            break;
+        }
+        if (BN_is_one(y) || BN_cmp(y, cm1) == 0) {
+            continue;
+        }
+        res = 0;
+        for (int j = 1; j < s && res == 0; j++) {
+            if (!BN_mod_sqr(y, y, c, bn)) {
+                res = -1;
+                break;
+            }
+            if (BN_cmp(y, cm1) == 0) {
+                res = 1;
+            } else if (BN_is_one(y)) {
+                break; /* a nontrivial square root of 1: composite */
+            }
+        }
+    }
+out:
+    if (d) {
+        BN_clear(d);
+    }
+    if (cm1) {
+        BN_clear(cm1);
+    }
+    BN_MONT_CTX_free(mont);
+    BN_CTX_end(bn);
+    return res;
 }
 
 /*
