@@ -56,8 +56,9 @@ static int mr_rounds(unsigned pbits)
 }
 
 /*
- * Miller-Rabin (FIPS 186-4 C.3.1) on an odd c > 3 that passed the sieve, with random bases
- * in [2, c - 2]. c is a secret prime candidate, so its exponent is flagged constant-time.
+ * Miller-Rabin (FIPS 186-4 C.3.1) on an odd c >= 5 (in the search: one that passed the sieve),
+ * with random bases in [2, c - 2]. c may be a secret prime candidate, so its exponent is
+ * flagged constant-time.
  * Returns 1 probably prime, 0 composite, -1 on an OpenSSL failure.
  */
 static int probable_prime(const BIGNUM *c, unsigned pbits, BN_CTX *bn)
@@ -111,6 +112,24 @@ out:
     }
     BN_MONT_CTX_free(mont);
     BN_CTX_end(bn);
+    return res;
+}
+
+int crypto_probable_prime(const uint8_t *be, size_t len)
+{
+    if (len < 8 || len > 512) {
+        return -1;
+    }
+    BN_CTX *bn = BN_CTX_new();
+    BIGNUM *c = BN_bin2bn(be, (int)len, NULL);
+    int res = -1;
+    if (bn && c) {
+        /* odd and at least 5, so that c - 1 has a set bit and [2, c - 2] is not empty */
+        res = BN_is_odd(c) && BN_num_bits(c) >= 3 ? probable_prime(c, (unsigned)BN_num_bits(c), bn)
+                                                   : 0;
+    }
+    BN_free(c);
+    BN_CTX_free(bn);
     return res;
 }
 

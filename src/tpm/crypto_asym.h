@@ -37,6 +37,13 @@ bool crypto_rsa_generate(uint16_t bits, uint32_t e, crypto_bytes_fn src, void *c
                          uint8_t *p) __attribute__((warn_unused_result));
 
 /*
+ * The Miller-Rabin test of the prime search (FIPS 186-4 C.3.1: random bases, the rounds of
+ * Table C.3 for its bit length) on a big-endian number of 8 to 512 bytes. Returns 1 probably
+ * prime, 0 composite or below 5 or even, -1 on an OpenSSL failure or a len out of range.
+ */
+int crypto_probable_prime(const uint8_t *be, size_t len) __attribute__((warn_unused_result));
+
+/*
  * Check that prime p (plen bytes) divides modulus n (nlen bytes) and that e works with it:
  * q = n / p > 1, gcd(e, lcm(p-1, q-1)) = 1. Used on loaded and imported sensitive areas.
  */
