@@ -15,32 +15,83 @@
 #include <openssl/param_build.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/secret.h"
 #include "alg.h"
 #include "crypto.h"
 
-#define SIEVE_LIMIT 8192
-#define SIEVE_PRIMES 1100 /* primes below 8192: 1028 */
-#define SEARCH_SPAN 8192  /* odd steps from one candidate before drawing a new one */
+/*
+ * The prime search sieves a window of odd candidates by the odd primes below SIEVE_LIMIT
+ * before any Miller-Rabin test. A 1024-bit odd number is prime with probability 2/ln(2^1024),
+ * about 1/355, and passes the sieve with probability about 1.12/ln(SIEVE_LIMIT) (Mertens), so
+ * each prime found costs about 400/ln(SIEVE_LIMIT) modular exponentiations of a candidate
+ * the sieve let through: 44 with primes below 2^13, 36 below 2^16 (measured: 2048-bit keys
+ * 17 % faster, the same primes). The residues are computed with reciprocals, not divisions:
+ * with perf, under 0.1 ms per window and 0.05 ms for the table, against 0.2 ms per exponentiation.
+ */
+#define SIEVE_LIMIT 65536
+#define SIEVE_PRIMES 6541  /* odd primes below 65536 */
+#define SEARCH_SPAN 8192   /* the range above one drawn candidate searched before the next */
+#define WINDOW (SEARCH_SPAN / 2) /* odd candidates in it */
 
-/* Odd primes below SIEVE_LIMIT, computed on the stack (no file-scope writable data). */
-static unsigned small_primes(uint16_t *out)
+/* Heap-allocated per key generation (no file-scope writable data; too large for a stack). */
+struct sieve {
+    unsigned np;
+    uint16_t prime[SIEVE_PRIMES];
+    uint64_t recip[SIEVE_PRIMES]; /* floor(2^64 / prime) */
+    uint16_t res[SIEVE_PRIMES];   /* the window's first candidate mod prime: secret */
+    uint8_t hit[WINDOW];          /* candidate k of the window has a small factor: secret */
+};
+
+/* Fill sv's table of odd primes below SIEVE_LIMIT and their reciprocals. */
+static void sieve_primes(struct sieve *sv)
 {
-    uint8_t composite[SIEVE_LIMIT];
-    unsigned n = 0;
+    uint8_t composite[SIEVE_LIMIT / 16]; /* one bit per odd number */
     memset(composite, 0, sizeof(composite));
-    for (unsigned i = 3; i < SIEVE_LIMIT; i += 2) {
-        if (composite[i]) {
+    sv->np = 0;
+    for (uint32_t i = 3; i < SIEVE_LIMIT; i += 2) {
+        if (composite[i / 16] & (1u << (i / 2 % 8))) {
             continue;
         }
-        out[n++] = (uint16_t)i;
-        for (unsigned j = i * i; j < SIEVE_LIMIT; j += 2 * i) {
-            composite[j] = 1;
+        sv->prime[sv->np] = (uint16_t)i;
+        sv->recip[sv->np++] = UINT64_MAX / i; /* = floor(2^64 / i): i is not a power of two */
+        for (uint32_t j = i * i; j < SIEVE_LIMIT; j += 2 * i) {
+            composite[j / 16] |= (uint8_t)(1u << (j / 2 % 8));
         }
     }
-    return n;
+}
+
+/*
+ * Mark the candidates c + 2k (k < WINDOW) of the big-endian c (len bytes) that a small prime
+ * divides. c mod p by Horner's rule over 48-bit chunks: x = r * 2^48 + chunk < 2^64, and
+ * q = floor(x * recip / 2^64) is floor(x / p) or one less, so x - q * p needs at most one
+ * subtraction of p.
+ */
+static void sieve_window(struct sieve *sv, const uint8_t *c, size_t len)
+{
+    memset(sv->res, 0, sizeof(sv->res));
+    for (size_t off = 0, take = len % 6 ? len % 6 : 6; off < len; off += take, take = 6) {
+        uint64_t chunk = 0;
+        for (size_t j = 0; j < take; j++) {
+            chunk = chunk << 8 | c[off + j];
+        }
+        for (unsigned i = 0; i < sv->np; i++) {
+            uint64_t x = (uint64_t)sv->res[i] << (8 * take) | chunk;
+            uint64_t q = (uint64_t)(((unsigned __int128)x * sv->recip[i]) >> 64);
+            uint64_t r = x - q * sv->prime[i];
+            sv->res[i] = (uint16_t)(r >= sv->prime[i] ? r - sv->prime[i] : r);
+        }
+    }
+    memset(sv->hit, 0, sizeof(sv->hit));
+    for (unsigned i = 0; i < sv->np; i++) {
+        /* the first k with res + 2k = 0 (mod p): (p - res) / 2, or (2p - res) / 2 if odd */
+        uint32_t p = sv->prime[i], d = sv->res[i] ? p - sv->res[i] : 0;
+        for (uint32_t k = (d & 1) ? (d + p) / 2 : d / 2; k < WINDOW; k += p) {
+            sv->hit[k] = 1;
+        }
+    }
 }
 
 /*
@@ -139,10 +190,9 @@ int crypto_probable_prime(const uint8_t *be, size_t len)
  * gcd(e, p - 1) = 1 is found. Returns false on an OpenSSL or source failure.
  */
 static bool rsa_prime(unsigned pbits, uint32_t e, crypto_bytes_fn src, void *sctx,
-                      const uint16_t *primes, unsigned np, BN_CTX *bn, BIGNUM *p)
+                      struct sieve *sv, BN_CTX *bn, BIGNUM *p)
 {
     uint8_t buf[MAX_RSA_KEY_BYTES / 2];
-    uint32_t res[SIEVE_PRIMES];
     size_t len = pbits / 8;
     bool ok = false;
     BIGNUM *c = BN_CTX_get(bn);
@@ -150,28 +200,20 @@ static bool rsa_prime(unsigned pbits, uint32_t e, crypto_bytes_fn src, void *sct
         return false;
     }
     for (;;) {
-        if (!src(sctx, buf, len) || !BN_bin2bn(buf, (int)len, p)) {
+        if (!src(sctx, buf, len)) {
             goto out;
         }
-        if (!BN_set_bit(p, (int)pbits - 1) || !BN_set_bit(p, (int)pbits - 2) || !BN_set_bit(p, 0)) {
+        buf[0] |= 0xC0;
+        buf[len - 1] |= 1;
+        if (!BN_bin2bn(buf, (int)len, p)) {
             goto out;
         }
-        for (unsigned i = 0; i < np; i++) {
-            BN_ULONG r = BN_mod_word(p, primes[i]);
-            if (r == (BN_ULONG)-1) {
-                goto out;
-            }
-            res[i] = (uint32_t)r;
-        }
-        for (uint32_t delta = 0; delta < SEARCH_SPAN; delta += 2) {
-            bool sieved = false;
-            for (unsigned i = 0; i < np && !sieved; i++) {
-                sieved = (res[i] + delta) % primes[i] == 0;
-            }
-            if (sieved) {
+        sieve_window(sv, buf, len);
+        for (uint32_t k = 0; k < WINDOW; k++) {
+            if (sv->hit[k]) {
                 continue;
             }
-            if (!BN_copy(c, p) || !BN_add_word(c, delta)) {
+            if (!BN_copy(c, p) || !BN_add_word(c, 2 * k)) {
                 goto out;
             }
             if ((unsigned)BN_num_bits(c) != pbits) {
@@ -193,7 +235,6 @@ static bool rsa_prime(unsigned pbits, uint32_t e, crypto_bytes_fn src, void *sct
 out:
     BN_clear(c);
     secret_wipe(buf, sizeof(buf));
-    secret_wipe(res, sizeof(res));
     return ok;
 }
 
@@ -214,24 +255,24 @@ static bool exponent_ok(uint32_t e)
 bool crypto_rsa_generate(uint16_t bits, uint32_t e, crypto_bytes_fn src, void *ctx, uint8_t *n,
                          uint8_t *pout)
 {
-    uint16_t primes[SIEVE_PRIMES];
-    unsigned np = small_primes(primes);
+    struct sieve *sv = malloc(sizeof(*sv));
     unsigned pbits = bits / 2;
     BN_CTX *bn = BN_CTX_secure_new();
     BIGNUM *p = BN_secure_new(), *q = BN_secure_new(), *m = BN_new();
     BIGNUM *tp = BN_new(), *tq = BN_new();
     bool ok = false, started = false;
-    if (!bn || !p || !q || !m || !tp || !tq || bits % 16 || bits > MAX_RSA_KEY_BYTES * 8 ||
-        !exponent_ok(e)) {
+    if (!sv || !bn || !p || !q || !m || !tp || !tq || bits % 16 || bits < 256 ||
+        bits > MAX_RSA_KEY_BYTES * 8 || !exponent_ok(e)) {
         goto out;
     }
+    sieve_primes(sv);
     BN_CTX_start(bn);
     started = true;
-    if (!rsa_prime(pbits, e, src, ctx, primes, np, bn, p)) {
+    if (!rsa_prime(pbits, e, src, ctx, sv, bn, p)) {
         goto out;
     }
     for (;;) {
-        if (!rsa_prime(pbits, e, src, ctx, primes, np, bn, q)) {
+        if (!rsa_prime(pbits, e, src, ctx, sv, bn, q)) {
             goto out;
         }
         /* FIPS 186-4 B.3.3: |p - q| > 2^(pbits - 100) */
@@ -250,6 +291,10 @@ bool crypto_rsa_generate(uint16_t bits, uint32_t e, crypto_bytes_fn src, void *c
 out:
     if (started) {
         BN_CTX_end(bn);
+    }
+    if (sv) {
+        secret_wipe(sv, sizeof(*sv));
+        free(sv);
     }
     BN_CTX_free(bn);
     BN_clear_free(p);
