@@ -48,9 +48,7 @@ void session_flush_loaded(struct tpm *t)
 
 void session_flush_all(struct tpm *t)
 {
-    for (size_t i = 0; i < MAX_ACTIVE_SESSIONS; i++) {
-        session_free(&t->sessions[i]);
-    }
+    secret_wipe_sparse(t->sessions, sizeof(t->sessions)); /* session_free of every slot */
 }
 
 unsigned session_loaded_count(const struct tpm *t)

@@ -91,8 +91,8 @@ static TPM_RC cc_Startup(struct tpm *t, struct cmd *c, const struct in_Startup *
     t->clock_safe = t->p.orderly != SU_NONE;
     t->p.orderly = SU_NONE;
     t->p.saved_valid = false;
-    secret_wipe(&t->p.saved_sc, sizeof(t->p.saved_sc));
-    secret_wipe(&t->p.saved_sr, sizeof(t->p.saved_sr));
+    secret_wipe_sparse(&t->p.saved_sc, sizeof(t->p.saved_sc));
+    secret_wipe_sparse(&t->p.saved_sr, sizeof(t->p.saved_sr));
     t->pcr_reconfig = false;
     t->started = true;
     pers_changed(t);

@@ -48,7 +48,7 @@ TPM_RC tpm_manufacture(struct tpm *t)
 {
     struct tpm_pers *p = &t->p;
     nv_state_free(&p->nv);
-    secret_wipe(p, sizeof(*p));
+    secret_wipe_sparse(p, sizeof(*p)); /* on a new engine: all zero, and left unwritten */
     CHECK(crypto_random(p->eps, SEED_BYTES) && crypto_random(p->sps, SEED_BYTES) &&
               crypto_random(p->pps, SEED_BYTES) && crypto_random(p->eh_proof, PROOF_BYTES) &&
               crypto_random(p->sh_proof, PROOF_BYTES) &&
@@ -793,8 +793,8 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
     }
     if (ok && p) {
         nv_state_free(&t->p.nv);
-        secret_wipe(&t->p, sizeof(t->p));
-        t->p = *p;
+        secret_wipe_sparse(&t->p, sizeof(t->p));
+        copy_sparse(&t->p, p, sizeof(*p)); /* most persistent-object slots are empty */
         p->nv.data = NULL; /* now t's */
         p->nv.cap = 0;
         t->clock_ms = tpm_now(t);
@@ -811,8 +811,8 @@ int tpm_state_load(struct tpm *t, enum tpm_state_part part, const uint8_t *data,
     } else if (ok && v) {
         object_flush_all(t);
         session_flush_all(t);
-        memcpy(t->sessions, v->sessions, sizeof(t->sessions));
-        memcpy(t->objects, v->objects, sizeof(t->objects));
+        copy_sparse(t->sessions, v->sessions, sizeof(t->sessions));
+        copy_sparse(t->objects, v->objects, sizeof(t->objects));
         memset(v->objects, 0, sizeof(v->objects)); /* now owned by t */
         t->started = v->started;
         t->failure = v->failure;

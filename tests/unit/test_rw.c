@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/mman.h>
 
 #include "common/rw.h"
 #include "common/secret.h"
@@ -120,6 +121,38 @@ static void secret_compare(void **state)
     }
 }
 
+/*
+ * The sparse wipe and copy give the results of secret_wipe and memcpy and never write a page
+ * that holds and would receive only zeros: such pages are made read-only here, so a write to
+ * one would end the test with SIGSEGV.
+ */
+static void sparse_wipe_and_copy_skip_zero_pages(void **state)
+{
+    (void)state;
+    const size_t pg = 4096;
+    uint8_t *a = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint8_t *b = mmap(NULL, 3 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(a != MAP_FAILED && b != MAP_FAILED);
+    /* a: secrets in the middle page, across an unaligned start and end */
+    memset(a + pg + 100, 0x5a, 200);
+    assert_int_equal(mprotect(a, pg, PROT_READ), 0);
+    assert_int_equal(mprotect(a + 2 * pg, pg, PROT_READ), 0);
+    secret_wipe_sparse(a + 10, 3 * pg - 20);
+    for (size_t i = 0; i < 3 * pg; i++) {
+        assert_int_equal(a[i], 0);
+    }
+    /* copy into b: page 0 zero in both (read-only), page 1 data, page 2 old data to clear */
+    assert_int_equal(mprotect(a + 2 * pg, pg, PROT_READ | PROT_WRITE), 0);
+    assert_int_equal(mprotect(a + pg, pg, PROT_READ | PROT_WRITE), 0);
+    memset(a + pg, 0x11, pg);
+    memset(b + 2 * pg + 7, 0x22, 3);
+    assert_int_equal(mprotect(b, pg, PROT_READ), 0);
+    copy_sparse(b, a, 3 * pg);
+    assert_memory_equal(b, a, 3 * pg);
+    munmap(a, 3 * pg);
+    munmap(b, 3 * pg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +163,7 @@ int main(void)
         cmocka_unit_test(writer_refuses_overflow),
         cmocka_unit_test(writer_sizes),
         cmocka_unit_test(secret_compare),
+        cmocka_unit_test(sparse_wipe_and_copy_skip_zero_pages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
