@@ -210,7 +210,10 @@ static void delete_index(struct tpm *t, int i)
 
 bool nv_reserve(struct nv_state *nv, uint32_t need)
 {
-    if (need <= nv->cap) {
+    /* Allocated at the first index even when it has no data, so that nv->data + off is
+     * always a valid pointer where an index exists (a fuzz finding: NULL + 0 for a
+     * zero-size index is undefined behaviour). */
+    if (need <= nv->cap && nv->data) {
         return true;
     }
     if (need > NV_DATA_BYTES) {
