@@ -55,7 +55,8 @@ wait_console() {
         sleep 1
     done
 }
-result() { grep "VTPM-RESULT boot=$1 $2=" "$D/vms/$VM/console.log" | tail -n 1 | sed "s/.*$2=//"; }
+# The serial console ends its lines with CR LF.
+result() { grep "VTPM-RESULT boot=$1 $2=" "$D/vms/$VM/console.log" | tail -n 1 | tr -d '\r' | sed "s/.*$2=//"; }
 
 say "Building the demo guest (a Debian kernel, an initramfs with tpm2-tools)"
 guest=$("$here/tests/guest/build.sh") || die "building the guest failed"
