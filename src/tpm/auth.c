@@ -288,12 +288,17 @@ static TPM_RC auth_hmac(struct tpm *t, struct cmd *c, unsigned hi, unsigned si,
 }
 
 /* A policy session authorizing handle hi (Part 1 §19.7, Part 3 §23). */
-static TPM_RC auth_policy(struct tpm *t, struct cmd *c, unsigned si, const struct entity *e,
-                          const uint8_t *cphash)
+static TPM_RC auth_policy(struct tpm *t, struct cmd *c, unsigned hi, unsigned si,
+                          const struct entity *e, const uint8_t *cphash)
 {
     struct session *s = c->session[si];
     CHECK(s->type == TPM_SE_POLICY, RC_S(TPM_RC_POLICY_FAIL, si + 1)); /* a trial session */
     CHECK(entity_has_policy(e), TPM_RC_AUTH_UNAVAILABLE);
+    /* The ADMIN and DUP roles: the policy must name the command it allows (PolicyCommandCode,
+     * or PolicyDuplicationSelect for Duplicate), so that a policy satisfied for one
+     * administrative command cannot serve another. */
+    CHECK(s->cc_set || (c->def->h[hi].role != ROLE_ADMIN && c->def->h[hi].role != ROLE_DUP),
+          RC_S(TPM_RC_POLICY_FAIL, si + 1));
     /* The policy must be the entity's, computed with the same hash (Part 1 §19.7.3). */
     CHECK(s->auth_hash == e->policy->alg &&
               b2_equal(s->policy_digest.buffer, s->policy_digest.size,
@@ -410,7 +415,7 @@ TPM_RC auth_check_all(struct tpm *t, struct cmd *c)
         if (s->type == TPM_SE_HMAC) {
             TRY(auth_hmac(t, c, hi, si, &e, cphash[b]));
         } else {
-            TRY(auth_policy(t, c, si, &e, cphash[b]));
+            TRY(auth_policy(t, c, hi, si, &e, cphash[b]));
         }
         /* An NV PIN index counts each use of its authValue (nv.c). */
         if (e.pin && (s->type == TPM_SE_HMAC ? c->include_auth[si]

@@ -1266,6 +1266,21 @@ static void change_auth_needs_a_policy(void **state)
     assert_int_equal(nv_read(t, ix, "old", ix, 4, 0, d), S(RC_AUTH_FAIL, 1));
     assert_int_equal(nv_read(t, ix, "new", ix, 4, 0, d), 0);
     assert_memory_equal(d, "abcd", 4);
+    /* The ADMIN role needs a policy that names the command: an index whose authPolicy is the
+     * empty policy (all zero) is read with a session that asserted nothing (USER role,
+     * POLICYREAD), but that session cannot change its authValue. */
+    const uint32_t iz = 0x01500121;
+    const uint8_t zero[32] = {0};
+    assert_int_equal(define(t, OWNER, iz, 0x000B, OWNERWRITE | POLICYREAD, zero, 32, 4, "z"), 0);
+    assert_int_equal(nv_write(t, OWNER, "", iz, "wxyz", 4, 0), 0);
+    uint32_t hz[2] = {iz, iz};
+    struct tb rp;
+    params_init(&rp);
+    tb_u16(&rp, 4);
+    tb_u16(&rp, 0);
+    start_session(t, &s, 0x01);
+    assert_int_equal(run(t, CC_NV_READ, hz, 2, &a, 1, &rp, &r), 0);
+    assert_int_equal(run(t, CC_NV_CHANGEAUTH, &iz, 1, &a, 1, &p, &r), S(RC_POLICY_FAIL, 1));
     tpm_free(t);
 }
 
