@@ -489,10 +489,10 @@ static bool policy_compare(uint16_t op, const uint8_t *a, const uint8_t *b, size
     switch (op) {
     case 0x0000: return cmp == 0;  /* TPM_EO_EQ */
     case 0x0001: return cmp != 0;  /* TPM_EO_NEQ */
-    case 0x0002: case 0x0004: return cmp > 0;  /* SIGNED_GT / UNSIGNED_GT */
-    case 0x0003: case 0x0005: return cmp < 0;  /* SIGNED_LT / UNSIGNED_LT */
-    case 0x0006: case 0x0008: return cmp >= 0; /* SIGNED_GE / UNSIGNED_GE */
-    case 0x0007: case 0x0009: return cmp <= 0; /* SIGNED_LE / UNSIGNED_LE */
+    case 0x0002: case 0x0003: return cmp > 0;  /* SIGNED_GT / UNSIGNED_GT */
+    case 0x0004: case 0x0005: return cmp < 0;  /* SIGNED_LT / UNSIGNED_LT */
+    case 0x0006: case 0x0007: return cmp >= 0; /* SIGNED_GE / UNSIGNED_GE */
+    case 0x0008: case 0x0009: return cmp <= 0; /* SIGNED_LE / UNSIGNED_LE */
     case 0x000A: return all;       /* TPM_EO_BITSET */
     case 0x000B: return !any;      /* TPM_EO_BITCLEAR */
     default: return false;
@@ -508,7 +508,7 @@ static bool compare_operand(uint16_t op, const uint8_t *a, const uint8_t *b, siz
     }
     memcpy(x, a, n);
     memcpy(y, b, n);
-    if (n > 0 && (op == 2 || op == 3 || op == 6 || op == 7)) {
+    if (n > 0 && (op == 2 || op == 4 || op == 6 || op == 8)) { /* the SIGNED_ operations */
         x[0] ^= 0x80;
         y[0] ^= 0x80;
     }
@@ -631,28 +631,28 @@ static void emit_PolicySecret(struct wr *w, const struct out_PolicySecret *out)
 }
 
 /* Expiration and binding checks shared by PolicySigned and PolicySecret (Part 3 §23.2.3
- * PolicyParameterChecks); pn: the parameter numbers of nonceTPM, cpHashA and expiration. */
+ * PolicyParameterChecks); in both commands nonceTPM, cpHashA and expiration are parameters
+ * 1, 2 and 4. */
 static TPM_RC policy_parameter_checks(struct tpm *t, struct session *s,
                                       const TPM2B_NONCE *nonce, const TPM2B_DIGEST *cp,
-                                      int32_t expiration, uint64_t *timeout_out,
-                                      const unsigned pn[3])
+                                      int32_t expiration, uint64_t *timeout_out)
 {
     *timeout_out = 0;
     if (nonce->size) {
-        PARAM(pn[0], nonce->size == s->nonce_tpm.size &&
+        PARAM(1, nonce->size == s->nonce_tpm.size &&
                          secret_eq(nonce->buffer, s->nonce_tpm.buffer, nonce->size)
                      ? TPM_RC_SUCCESS
                      : TPM_RC_NONCE);
     }
     if (cp->size) {
-        PARAM(pn[1], cp->size == hash_size(s->auth_hash) ? TPM_RC_SUCCESS : TPM_RC_SIZE);
+        PARAM(2, cp->size == hash_size(s->auth_hash) ? TPM_RC_SUCCESS : TPM_RC_SIZE);
         CHECK(s->cp_hash.size == 0 || secret_eq(s->cp_hash.buffer, cp->buffer, cp->size),
               TPM_RC_CPHASH);
     }
     if (expiration != 0) {
         /* Expiration in seconds counts from the nonce's issue: it needs the nonce. */
         uint64_t secs = expiration < 0 ? (uint64_t)(-(int64_t)expiration) : (uint64_t)expiration;
-        PARAM(pn[2], nonce->size || expiration < 0 ? TPM_RC_SUCCESS : TPM_RC_EXPIRED);
+        PARAM(4, nonce->size || expiration < 0 ? TPM_RC_SUCCESS : TPM_RC_EXPIRED);
         TPMS_TIME_INFO ti;
         tpm_time_info(t, &ti);
         *timeout_out = ti.time + secs * 1000;
@@ -703,9 +703,7 @@ static TPM_RC cc_PolicySecret(struct tpm *t, struct cmd *c, const struct in_Poli
     struct session *found = session_find(t, c->handles[1]);
     CHECK(found && found->type != TPM_SE_HMAC, RC_H(TPM_RC_HANDLE, 2));
     s = found;
-    static const unsigned pn[3] = {1, 2, 4};
-    TRY(policy_parameter_checks(t, s, &in->nonceTPM, &in->cpHashA, in->expiration, &timeout,
-                                pn));
+    TRY(policy_parameter_checks(t, s, &in->nonceTPM, &in->cpHashA, in->expiration, &timeout));
     TRY(entity_get(t, c->handles[0], &e));
     TRY(policy_update(s, TPM_CC_PolicySecret, &e.name, &in->policyRef));
     if (in->cpHashA.size) {
@@ -744,11 +742,12 @@ struct in_PolicySigned {
 static TPM_RC parse_PolicySigned(struct rd *r, struct in_PolicySigned *in)
 {
     uint32_t e;
+    /* the parameter order of Part 3 §23.3 (the signed aHash orders them differently) */
     PARAM(1, RD_TPM2B(r, &in->nonceTPM));
-    PARAM(2, rd_U32(r, &e));
+    PARAM(2, RD_TPM2B(r, &in->cpHashA));
+    PARAM(3, RD_TPM2B(r, &in->policyRef));
+    PARAM(4, rd_U32(r, &e));
     in->expiration = (int32_t)e;
-    PARAM(3, RD_TPM2B(r, &in->cpHashA));
-    PARAM(4, RD_TPM2B(r, &in->policyRef));
     PARAM(5, rd_TPMT_SIGNATURE(r, &in->auth, NO_NULL));
     return TPM_RC_SUCCESS;
 }
@@ -756,7 +755,6 @@ static TPM_RC parse_PolicySigned(struct rd *r, struct in_PolicySigned *in)
 static TPM_RC cc_PolicySigned(struct tpm *t, struct cmd *c, const struct in_PolicySigned *in,
                               struct out_PolicySecret *out)
 {
-    static const unsigned pn[3] = {1, 3, 2};
     uint64_t timeout = 0;
     struct session *s = session_find(t, c->handles[1]);
     CHECK(s && s->type != TPM_SE_HMAC, RC_H(TPM_RC_HANDLE, 2));
@@ -766,7 +764,7 @@ static TPM_RC cc_PolicySigned(struct tpm *t, struct cmd *c, const struct in_Poli
         uint8_t ahash[MAX_DIGEST_SIZE];
         struct hash_state h;
         TRY(policy_parameter_checks(t, s, &in->nonceTPM, &in->cpHashA, in->expiration,
-                                    &timeout, pn));
+                                    &timeout));
         CHECK(hash_begin(&h, in->auth.hash), RC_P(TPM_RC_SCHEME, 5));
         hash_update(&h, in->nonceTPM.buffer, in->nonceTPM.size);
         hash_update_u32(&h, (uint32_t)in->expiration);

@@ -1372,12 +1372,25 @@ static void policy_nv(void **state)
     tb_u16(&q, 3);
     tb_u16(&q, 0);
     assert_int_equal(run(t, CC_POLICY_NV, h, 3, &a, 1, &q, &r), RC_POLICY);
-    /* unsigned greater-than: the index's "h" (0x68) > "g" */
+    /* TPM_EO_UNSIGNED_GT (3): the index's "h" (0x68) > "g" */
     params_init(&q);
     tb_2b(&q, "g", 1);
     tb_u16(&q, 3);
-    tb_u16(&q, 4);
+    tb_u16(&q, 3);
     assert_int_equal(run(t, CC_POLICY_NV, h, 3, &a, 1, &q, &r), 0);
+    /* against 0x80: unsigned, 0x68 < 0x80 (UNSIGNED_LT, 5); signed, 0x80 is -128, so 0x68 is
+     * not less (SIGNED_LT, 4) but greater (SIGNED_GT, 2) */
+    static const struct {
+        uint16_t op;
+        uint32_t rc;
+    } vs80[] = {{5, 0}, {4, RC_POLICY}, {2, 0}, {3, RC_POLICY}, {8, RC_POLICY}, {9, 0}};
+    for (size_t i = 0; i < sizeof(vs80) / sizeof(vs80[0]); i++) {
+        params_init(&q);
+        tb_2b(&q, "\x80", 1);
+        tb_u16(&q, 3);
+        tb_u16(&q, vs80[i].op);
+        assert_int_equal(run(t, CC_POLICY_NV, h, 3, &a, 1, &q, &r), vs80[i].rc);
+    }
     /* offsets and sizes outside the index */
     params_init(&q);
     tb_2b(&q, "x", 1);

@@ -683,9 +683,9 @@ static uint32_t policy_signed(struct tpm *t, uint32_t key, uint32_t s, const uin
     tb_u32(&c, key);
     tb_u32(&c, s);
     tb_2b(&c, nonce, nl);
-    tb_u32(&c, (uint32_t)expiration);
     tb_u16(&c, 0); /* cpHashA */
     tb_2b(&c, ref, rl);
+    tb_u32(&c, (uint32_t)expiration);
     tb_bytes(&c, sig, sl);
     uint32_t rc = tt_exec(t, &c, &r);
     if (rc == 0 && tk) {
@@ -763,7 +763,7 @@ static void test_policy_signed(void **state)
                      RCP(TPM_RC_NONCE, 1));
     assert_int_equal(policy_signed(t, key, s, NULL, 0, 100, ref, sizeof(ref), sig, sl, NULL,
                                    NULL, NULL),
-                     RCP(TPM_RC_EXPIRED, 2));
+                     RCP(TPM_RC_EXPIRED, 4));
     /* a signature scheme the key type cannot verify */
     uint8_t rsasig[8] = {0x00, 0x14, 0x00, 0x0B, 0x00, 0x02, 1, 2};
     assert_int_equal(policy_signed(t, key, s, nonce, nl, 0, ref, sizeof(ref), rsasig,
