@@ -338,6 +338,136 @@ static void response_encryption_of_hash(void **state)
     tpm_free(t);
 }
 
+/*
+ * Load's response parameter (the object's TPM2B_NAME) may be encrypted (Part 3 §12.2: the
+ * first response parameter is a TPM2B; ms-tpm-20-ref's command attributes say ENCRYPT_2 for
+ * Load and LoadExternal). systemd-cryptenroll loads its sealed object through a session with
+ * encrypt set; vtpmd answered TPM_RC_ATTRIBUTES there.
+ */
+static void response_encryption_of_load(void **state)
+{
+    (void)state;
+    struct tpm *t = tt_new(NULL);
+    struct tb c;
+    struct rsp r;
+    /* CreatePrimary(owner): ECC P-256 storage key, AES-128-CFB */
+    static const char *const pw[] = {""};
+    tb_start(&c, 0x8002, 0x131);
+    tb_u32(&c, 0x40000001);
+    tb_pws(&c, pw, 1);
+    tb_u16(&c, 4); /* inSensitive: empty userAuth, empty data */
+    tb_u16(&c, 0);
+    tb_u16(&c, 0);
+    size_t mark = tb_size16_begin(&c);
+    tb_u16(&c, 0x0023);
+    tb_u16(&c, 0x000B);
+    tb_u32(&c, 0x00030472);
+    tb_u16(&c, 0);
+    tb_u16(&c, 0x0006);
+    tb_u16(&c, 128);
+    tb_u16(&c, 0x0043);
+    tb_u16(&c, 0x0010);
+    tb_u16(&c, 0x0003);
+    tb_u16(&c, 0x0010);
+    tb_u16(&c, 0);
+    tb_u16(&c, 0);
+    tb_size16_end(&c, mark);
+    tb_u16(&c, 0);
+    tb_u32(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    uint32_t parent = rs_u32(&r);
+    rs_u32(&r);
+    rs_2b(&r, NULL, 0);
+    rs_2b(&r, NULL, 0);
+    rs_2b(&r, NULL, 0);
+    rs_u16(&r);
+    rs_u32(&r);
+    rs_2b(&r, NULL, 0);
+    uint8_t pname[34];
+    assert_int_equal(rs_2b(&r, pname, sizeof(pname)), 34);
+
+    /* Create a sealed data object under it */
+    tb_start(&c, 0x8002, 0x153);
+    tb_u32(&c, parent);
+    tb_pws(&c, pw, 1);
+    tb_u16(&c, 9);
+    tb_u16(&c, 0);
+    tb_2b(&c, "hello", 5);
+    mark = tb_size16_begin(&c);
+    tb_u16(&c, 0x0008);
+    tb_u16(&c, 0x000B);
+    tb_u32(&c, 0x00000052);
+    tb_u16(&c, 0);
+    tb_u16(&c, 0x0010);
+    tb_u16(&c, 0);
+    tb_size16_end(&c, mark);
+    tb_u16(&c, 0);
+    tb_u32(&c, 0);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    rs_u32(&r);
+    uint8_t priv[512], pub[256];
+    uint16_t privl = rs_2b(&r, priv, sizeof(priv));
+    uint16_t publ = rs_2b(&r, pub, sizeof(pub));
+    assert_true(privl <= sizeof(priv) && publ <= sizeof(pub));
+
+    /* Load: password for the parent, then a session used only to encrypt the response */
+    struct csession s;
+    start_session(t, &s, 0x40000007, "", 0x0006, 0x00);
+    uint8_t param[800], cp[32], hm[32], ccb[4], msg[128];
+    size_t pl = 0, m = 0;
+    param[pl++] = (uint8_t)(privl >> 8);
+    param[pl++] = (uint8_t)privl;
+    memcpy(param + pl, priv, privl);
+    pl += privl;
+    param[pl++] = (uint8_t)(publ >> 8);
+    param[pl++] = (uint8_t)publ;
+    memcpy(param + pl, pub, publ);
+    pl += publ;
+    be32(ccb, 0x157);
+    SHA256_CTX h;
+    SHA256_Init(&h);
+    SHA256_Update(&h, ccb, 4);
+    SHA256_Update(&h, pname, sizeof(pname));
+    SHA256_Update(&h, param, pl);
+    SHA256_Final(cp, &h);
+    memcpy(msg, cp, 32);
+    m = 32;
+    memcpy(msg + m, s.nonce_caller, 32);
+    m += 32;
+    memcpy(msg + m, s.nonce_tpm, 32);
+    m += 32;
+    msg[m++] = 0x41; /* continueSession | encrypt */
+    unsigned int hl = 32;
+    uint8_t nokey = 0;
+    HMAC(EVP_sha256(), &nokey, 0, msg, m, hm, &hl);
+    tb_start(&c, 0x8002, 0x157);
+    tb_u32(&c, parent);
+    tb_auth_begin(&c);
+    tb_pw(&c, "");
+    tb_u32(&c, s.handle);
+    tb_2b(&c, s.nonce_caller, 32);
+    tb_u8(&c, 0x41);
+    tb_2b(&c, hm, 32);
+    tb_auth_end(&c);
+    tb_bytes(&c, param, pl);
+    assert_int_equal(tt_exec(t, &c, &r), 0);
+    rs_u32(&r);
+    rs_u32(&r);
+    uint8_t name[34], nonce[32], want[34];
+    assert_int_equal(rs_2b(&r, name, sizeof(name)), 34);
+    rs_2b(&r, NULL, 0); /* the password session's response */
+    rs_u8(&r);
+    rs_2b(&r, NULL, 0);
+    assert_int_equal(rs_2b(&r, nonce, 32), 32);
+    want[0] = 0x00;
+    want[1] = 0x0B;
+    SHA256(pub, publ, want + 2);
+    assert_memory_not_equal(name, want, 34); /* on the wire: encrypted */
+    crypt(&s, "", false, nonce, s.nonce_caller, name, 34);
+    assert_memory_equal(name, want, 34);
+    tpm_free(t);
+}
+
 static void session_closes_without_continue(void **state)
 {
     (void)state;
@@ -466,6 +596,7 @@ int main(void)
         cmocka_unit_test(parameter_encryption_aes_and_xor),
         cmocka_unit_test(bound_session_leaves_out_the_auth),
         cmocka_unit_test(response_encryption_of_hash),
+        cmocka_unit_test(response_encryption_of_load),
         cmocka_unit_test(session_closes_without_continue),
         cmocka_unit_test(context_save_and_load_of_sessions),
         cmocka_unit_test(audit_exclusive),
