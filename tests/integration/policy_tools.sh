@@ -73,10 +73,12 @@ unseal_ok() {
 # ---- PolicySigned, then PolicyTicket from the ticket it returns ----
 openssl genrsa -out signer.pem 2048 2>/dev/null
 openssl rsa -in signer.pem -pubout -out signer.pub.pem 2>/dev/null
-step "loadexternal signer" tpm2_loadexternal -C o -G rsa -u signer.pub.pem -c signer.ctx -n signer.name
+step "loadexternal signer" \
+    tpm2_loadexternal -C o -G rsa -u signer.pub.pem -c signer.ctx -n signer.name
 printf '\000\000\000\000' | openssl dgst -sha256 -sign signer.pem -out sig0.bin
 session
-step "trial policysigned" tpm2_policysigned -S s.ctx -g sha256 -s sig0.bin -f rsassa -c signer.ctx -L signed.pol
+step "trial policysigned" \
+    tpm2_policysigned -S s.ctx -g sha256 -s sig0.bin -f rsassa -c signer.ctx -L signed.pol
 flush
 seal signed.pol
 # the authorization signs nonceTPM || expiration (the tool writes those bytes with
@@ -97,7 +99,8 @@ expect_rc 0x5DB "policysigned with a signature over another nonce" tpm2_policysi
 flush
 # the ticket stands in for the signature while the TPM is not reset
 session --policy-session
-step "policyticket" tpm2_policyticket -S s.ctx -n signer.name --ticket signed.tkt --timeout signed.timeout
+step "policyticket" \
+    tpm2_policyticket -S s.ctx -n signer.name --ticket signed.tkt --timeout signed.timeout
 unseal_ok "unseal with policyticket"
 
 # ---- PolicyOR of a PCR policy and a password policy; PolicyPassword ----
@@ -140,7 +143,8 @@ flush
 # the PCR branch no longer matches: PolicyOR refuses a digest it does not list
 session --policy-session
 step "policypcr after the extend" tpm2_policypcr -S s.ctx -l sha256:0,1,2,3
-expect_rc 0x1C4 "policyor with a digest not in the list" tpm2_policyor -S s.ctx sha256:pass.pol,pcr.pol
+expect_rc 0x1C4 "policyor with a digest not in the list" \
+    tpm2_policyor -S s.ctx sha256:pass.pol,pcr.pol
 flush
 
 # ---- PolicyCounterTimer ----
@@ -152,7 +156,8 @@ session --policy-session
 step "policycountertimer (clock below the bound)" tpm2_policycountertimer -S s.ctx --ult 3600000000
 unseal_ok "unseal with policycountertimer"
 session --policy-session
-expect_rc 0x126 "policycountertimer that does not hold" tpm2_policycountertimer -S s.ctx --ugt 3600000000
+expect_rc 0x126 "policycountertimer that does not hold" \
+    tpm2_policycountertimer -S s.ctx --ugt 3600000000
 flush
 
 # ---- PolicyNvWritten: a write-once index ----
@@ -160,7 +165,8 @@ session
 step "trial policycommandcode NV_Write" tpm2_policycommandcode -S s.ctx TPM2_CC_NV_Write
 step "trial policynvwritten" tpm2_policynvwritten -S s.ctx -L once.pol c
 flush
-step "nvdefine write-once" tpm2_nvdefine 0x1500200 -C o -s 1 -a "ownerread|authread|policywrite" -L once.pol
+step "nvdefine write-once" \
+    tpm2_nvdefine 0x1500200 -C o -s 1 -a "ownerread|authread|policywrite" -L once.pol
 session --policy-session
 tpm2_policycommandcode -S s.ctx TPM2_CC_NV_Write >/dev/null
 step "policynvwritten (not yet written)" tpm2_policynvwritten -S s.ctx c
@@ -172,7 +178,8 @@ same "write-once contents" aa.bin got.bin
 session --policy-session
 tpm2_policycommandcode -S s.ctx TPM2_CC_NV_Write >/dev/null
 tpm2_policynvwritten -S s.ctx c >/dev/null
-expect_rc $RC_POLICY_FAIL "second write of a write-once index" tpm2_nvwrite 0x1500200 -i aa.bin -P session:s.ctx
+expect_rc $RC_POLICY_FAIL "second write of a write-once index" \
+    tpm2_nvwrite 0x1500200 -i aa.bin -P session:s.ctx
 flush
 
 # ---- PolicyCpHash and PolicyNameHash ----
@@ -211,7 +218,8 @@ step "load the other" tpm2_load -C prim.ctx -u ok.pub -r ok.priv -c ok.ctx
 { printf '\100\000\000\001'; cat ek.name; } | openssl dgst -sha256 -binary >names.hash
 session
 step "trial policynamehash" tpm2_policynamehash -S s.ctx -n names.hash
-step "trial policycommandcode EvictControl" tpm2_policycommandcode -S s.ctx -L nh.pol TPM2_CC_EvictControl
+step "trial policycommandcode EvictControl" \
+    tpm2_policycommandcode -S s.ctx -L nh.pol TPM2_CC_EvictControl
 flush
 step "setprimarypolicy owner (namehash)" tpm2_setprimarypolicy -C o -g sha256 -L nh.pol
 session --policy-session
@@ -244,13 +252,16 @@ flush
 [ -s ds_dup.priv ] && [ -s ds_dup.seed ] || fail "duplicate wrote no blob"
 ok
 session --policy-session
-step "policyduplicationselect (other parent)" tpm2_policyduplicationselect -S s.ctx -N prim.name -n ds.name
-expect_rc $RC_POLICY_FAIL "duplicate to a parent not selected" tpm2_duplicate -C prim.ctx -c ds.ctx \
+step "policyduplicationselect (other parent)" \
+    tpm2_policyduplicationselect -S s.ctx -N prim.name -n ds.name
+expect_rc $RC_POLICY_FAIL "duplicate to a parent not selected" \
+    tpm2_duplicate -C prim.ctx -c ds.ctx \
     -G null -p session:s.ctx -r x.priv -s x.seed
 flush
 # the ADMIN/DUP role needs the command named: a policy session that asserted nothing fails
 session --policy-session
-expect_rc $RC_POLICY_FAIL "duplicate without a command code in the policy" tpm2_duplicate -C np.ctx \
+expect_rc $RC_POLICY_FAIL "duplicate without a command code in the policy" \
+    tpm2_duplicate -C np.ctx \
     -c ds.ctx -G null -p session:s.ctx -r x.priv -s x.seed
 flush
 
