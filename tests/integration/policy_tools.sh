@@ -4,6 +4,8 @@
 # on_vtpmd.sh, against vtpmd. Every policy is built in a trial session, bound to an object or
 # an index, then satisfied in a policy session: the step that must work is checked by its
 # result (unsealed bytes, NV contents), and a step that must be refused by the response code.
+# Last, dictionary-attack protection: wrong passwords lock an object out, across a restart,
+# until the lockout hierarchy resets it.
 # Usage: policy_tools.sh BUILD_DIR (VTPM_TCTI, when set, names the TPM instead of tpm_stdio)
 set -eu
 build=$(cd "${1:-build}" && pwd)
@@ -31,6 +33,7 @@ expect_rc() {
     rc=$1
     what=$2
     shift 2
+    tpm2_flushcontext -t >/dev/null 2>&1 || true
     if "$@" >/dev/null 2>err.txt; then fail "$what: should have failed with $rc"; fi
     got=$(grep -o 'ErrorCode (0x[0-9a-f]*)' err.txt | head -1 | grep -o '0x[0-9a-f]*') ||
         { cat err.txt; fail "$what: no TPM response code"; }
@@ -285,5 +288,26 @@ step "policytemplate again" tpm2_policytemplate -S s.ctx --template-hash tmpl.ha
 expect_rc $RC_POLICY_FAIL "createprimary of another template" tpm2_createprimary -C o -G rsa \
     -c p4.ctx -P session:s.ctx
 flush
+
+# ---- Dictionary attack: wrong passwords lock a DA-protected object out ----
+step "dictionarylockout: 3 tries, long recovery" tpm2_dictionarylockout -s -n 3 -t 1000 -l 1000
+step "clear the failure count" tpm2_dictionarylockout -c
+tpm2_flushcontext -t >/dev/null 2>&1 || true
+step "a DA-protected sealed object" tpm2_create -C prim.ctx -i secret.bin -p objpw -u da.pub \
+    -r da.priv
+step "load it" tpm2_load -C prim.ctx -u da.pub -r da.priv -c da.ctx
+for i in 1 2 3; do
+    expect_rc 0x98E "wrong password $i" tpm2_unseal -c da.ctx -p wrong$i
+done
+expect_rc 0x921 "the right password while locked out" tpm2_unseal -c da.ctx -p objpw
+tpm2_getcap properties-variable | grep -q "inLockout: *1" || fail "TPMA_PERMANENT inLockout"
+ok
+step "shutdown" tpm2_shutdown
+step "startup after the restart" tpm2_startup -c
+expect_rc 0x921 "still locked out after a restart" tpm2_unseal -c da.ctx -p objpw
+step "the lockout hierarchy resets it" tpm2_dictionarylockout -c
+tpm2_unseal -c da.ctx -p objpw -o unsealed.bin >out.txt 2>&1 ||
+    { cat out.txt; fail "unseal after the reset"; }
+same "unseal after the reset" secret.bin unsealed.bin
 
 echo "policy_tools: $pass checks passed"
