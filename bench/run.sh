@@ -164,7 +164,7 @@ ep_of() { # DIR TRANSPORT PORT
 free_port() { # a TCP port nobody listens on, away from the usual 2321/2322
     local p
     for _ in $(seq 1 200); do
-        p=$(( 20000 + RANDOM % 20000 ))
+        p=$(( 20000 + RANDOM % 12000 )) # below the ephemeral ports (32768-)
         if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
             echo "$p"
             return 0

@@ -221,13 +221,26 @@ static int ep_connect(const char *spec, uint64_t deadline_ns)
             fprintf(stderr, "tpmbench: cannot create a socket: %s\n", strerror(errno));
             return -1;
         }
+        int err = 0;
         if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
-            if (ss.ss_family == AF_INET) {
-                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+            if (ss.ss_family != AF_INET) {
+                return fd;
             }
-            return fd;
+            /* A loopback connect to a port nobody listens on yet can succeed by connecting
+             * the socket to itself, when the kernel picks that very port as its source
+             * (found in make check: the "response" was our own GetRandom command). */
+            struct sockaddr_in self;
+            socklen_t selflen = sizeof(self);
+            if (getsockname(fd, (struct sockaddr *)&self, &selflen) == 0 &&
+                self.sin_port == ((struct sockaddr_in *)&ss)->sin_port) {
+                err = ECONNREFUSED;
+            } else {
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                return fd;
+            }
+        } else {
+            err = errno;
         }
-        int err = errno;
         close(fd);
         if ((err != ENOENT && err != ECONNREFUSED && err != EINTR) || deadline_ns == 0 ||
             now_ns() > deadline_ns) {
