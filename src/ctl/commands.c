@@ -114,6 +114,31 @@ static int parse_ids(struct ctl *c, const char *opt, const char *prefix, const c
     }
 }
 
+/* The read-* filters. An optional true|false filter: -1 when not given, else 0 or 1. */
+static int filter_bool(struct ctl *c, const struct cmd_args *a, const char *opt, int *out)
+{
+    const char *v = cmd_arg(a, opt);
+    bool b = false;
+    *out = -1;
+    if (v == NULL) {
+        return 0;
+    }
+    if (parse_bool(c, opt, v, &b) != 0) {
+        return -1;
+    }
+    *out = b;
+    return 0;
+}
+
+/* An optional list of ids with this prefix; *given says whether the option was there. */
+static int filter_ids(struct ctl *c, const struct cmd_args *a, const char *opt, const char *prefix,
+                      struct id_list *l, bool *given)
+{
+    const char *v = cmd_arg(a, opt);
+    *given = v != NULL;
+    return v == NULL ? 0 : parse_ids(c, opt, prefix, v, l);
+}
+
 static bool in_list(const struct id_list *l, const char *id)
 {
     for (int i = 0; i < l->n; i++) {
@@ -404,27 +429,14 @@ static int image_each(const struct reg_image *im, void *ctx)
 int cmd_read_images(struct ctl *c, const struct cmd_args *a)
 {
     struct image_filter *f = calloc(1, sizeof(*f));
-    const char *v;
     int rc = -1;
     if (!f) {
         return ctl_fail(&c->err, CTL_E_INTERNAL, "out of memory");
     }
     f->c = c;
-    f->tpm_mandatory = -1;
-    if ((v = cmd_arg(a, "filter-tpm-mandatory")) != NULL) {
-        bool b = false;
-        if (parse_bool(c, "filter-tpm-mandatory", v, &b) != 0) {
-            goto out;
-        }
-        f->tpm_mandatory = b;
-    }
-    if ((v = cmd_arg(a, "filter-image-ids")) != NULL) {
-        if (parse_ids(c, "filter-image-ids", "ami", v, &f->ids) != 0) {
-            goto out;
-        }
-        f->by_id = true;
-    }
-    if (ctl_open(c, false) != 0) {
+    if (filter_bool(c, a, "filter-tpm-mandatory", &f->tpm_mandatory) != 0 ||
+        filter_ids(c, a, "filter-image-ids", "ami", &f->ids, &f->by_id) != 0 ||
+        ctl_open(c, false) != 0) {
         goto out;
     }
     json_obj_begin(&c->out);
@@ -741,25 +753,10 @@ int cmd_read_vms(struct ctl *c, const struct cmd_args *a)
         return ctl_fail(&c->err, CTL_E_INTERNAL, "out of memory");
     }
     f->c = c;
-    f->tpm_enabled = -1;
-    if ((v = cmd_arg(a, "filter-tpm-enabled")) != NULL) {
-        bool b = false;
-        if (parse_bool(c, "filter-tpm-enabled", v, &b) != 0) {
-            goto out;
-        }
-        f->tpm_enabled = b;
-    }
-    if ((v = cmd_arg(a, "filter-vm-ids")) != NULL) {
-        if (parse_ids(c, "filter-vm-ids", "i", v, &f->ids) != 0) {
-            goto out;
-        }
-        f->by_id = true;
-    }
-    if ((v = cmd_arg(a, "filter-image-ids")) != NULL) {
-        if (parse_ids(c, "filter-image-ids", "ami", v, &f->images) != 0) {
-            goto out;
-        }
-        f->by_image = true;
+    if (filter_bool(c, a, "filter-tpm-enabled", &f->tpm_enabled) != 0 ||
+        filter_ids(c, a, "filter-vm-ids", "i", &f->ids, &f->by_id) != 0 ||
+        filter_ids(c, a, "filter-image-ids", "ami", &f->images, &f->by_image) != 0) {
+        goto out;
     }
     if ((v = cmd_arg(a, "filter-vm-states")) != NULL && parse_states(c, v, &f->states) != 0) {
         goto out;
